@@ -71,8 +71,9 @@ describe('models: every body x head', () => {
         for (const head of HEAD_NAMES) {
           const cfg = tinyModelConfig(body, head);
           if (body === 'cnn') cfg.cnn.stages = [{ filters: 4, convs: 2 }]; // 13 -> 13 -> 11 -> 5
-          const built = buildModel(cfg, { inputShape: [...inputShape], numClasses: C }, 2);
-          const out = tf.tidy(() => (built.model.predict(batch(2, ...inputShape)) as tf.Tensor).shape);
+          const [h, w, c] = inputShape;
+          const built = buildModel(cfg, { inputShape: [h, w, c], numClasses: C }, 2);
+          const out = tf.tidy(() => (built.model.predict(batch(2, h, w, c)) as tf.Tensor).shape);
           expect(out).to.deep.equal([2, C]);
           built.model.dispose();
         }

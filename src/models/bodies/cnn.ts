@@ -4,6 +4,30 @@ import type { ModelConfig } from '../../config/schema.js';
 import { UserError } from '../../errors.js';
 import type { BuildContext } from '../context.js';
 
+type Stages = ModelConfig['cnn']['stages'];
+
+/**
+ * Spatial size [h,w] after the stages: a 3x3 'valid' conv takes 2 pixels, 2x2 'valid' pooling halves (floor).
+ * Checked before any layer exists, so a too-small input fails without allocating weights.
+ */
+export function cnnOutputSize(h: number, w: number, stages: Stages): [number, number] {
+  const tooSmall = (s: number, what: string) =>
+    new UserError(
+      `model.cnn.stages: a ${h}x${w} input is too small for stage ${s + 1} (${what}); ` +
+        'use fewer stages or convs per stage, or larger images',
+    );
+  let [y, x] = [h, w];
+  stages.forEach((stage, s) => {
+    for (let i = 1; i < stage.convs; i++) {
+      if (y < 3 || x < 3) throw tooSmall(s, `a 3x3 'valid' conv needs 3x3, has ${y}x${x}`);
+      [y, x] = [y - 2, x - 2];
+    }
+    if (y < 2 || x < 2) throw tooSmall(s, `2x2 pooling needs 2x2, has ${y}x${x}`);
+    [y, x] = [Math.floor(y / 2), Math.floor(x / 2)];
+  });
+  return [y, x];
+}
+
 /**
  * [n,h,w,c] -> pooled maps of the last stage. Each stage: first 3x3 conv 'same', the rest 'valid' (Keras), ReLU, then
  * 2x2 stride-2 pooling with 'valid' padding (Keras's default: 32 -> 30 -> 15 -> 13 -> 6, which the 1,250,858-parameter
@@ -12,25 +36,13 @@ import type { BuildContext } from '../context.js';
  */
 export function cnnBody(x: tf.SymbolicTensor, cfg: ModelConfig, ctx: BuildContext): tf.SymbolicTensor {
   const { stages, pool, dropout } = cfg.cnn;
-  const shape = x.shape;
-  let [h, w] = [shape[1] ?? 0, shape[2] ?? 0];
-  const tooSmall = (s: number, what: string) =>
-    new UserError(
-      `model.cnn.stages: a ${shape[1]}x${shape[2]} input is too small for stage ${s + 1} (${what}); ` +
-        'use fewer stages or convs per stage, or larger images',
-    );
+  cnnOutputSize(x.shape[1] ?? 0, x.shape[2] ?? 0, stages);
   let t = x;
   stages.forEach((stage, s) => {
     for (let i = 0; i < stage.convs; i++) {
       const padding = i === 0 ? 'same' : 'valid';
-      if (padding === 'valid') {
-        if (h < 3 || w < 3) throw tooSmall(s, `a 3x3 'valid' conv needs 3x3, has ${h}x${w}`);
-        [h, w] = [h - 2, w - 2];
-      }
       t = ctx.conv(`body_s${s + 1}_conv${i + 1}`, stage.filters, 3, { padding }).apply(t) as tf.SymbolicTensor;
     }
-    if (h < 2 || w < 2) throw tooSmall(s, `2x2 pooling needs 2x2, has ${h}x${w}`);
-    [h, w] = [Math.floor(h / 2), Math.floor(w / 2)];
     const poolArgs = { name: `body_s${s + 1}_pool`, poolSize: 2, strides: 2, padding: 'valid' as const };
     t = (pool === 'max' ? tf.layers.maxPooling2d(poolArgs) : tf.layers.averagePooling2d(poolArgs)).apply(
       t,
