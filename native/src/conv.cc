@@ -1,0 +1,332 @@
+// 2-D convolutions on oneDNN over tfjs's own buffers (NHWC activations, HWIO filters): forward with optional
+// bias + activation, backward-data and backward-weights. Primitives are cached per shape; each layer runs either
+// on the plain layouts directly or through oneDNN's blocked layouts with reorders, whichever measured faster.
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "common.h"
+
+namespace gaplab {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+/** Shape of one convolution, all in tfjs terms (dilation 1 = none), passed from JS as an Int32Array. */
+struct ConvShape {
+  int64_t n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+};
+constexpr size_t kConvParams = 17;
+
+ConvShape parseShape(const std::vector<int64_t>& p) {
+  ConvShape s{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15], p[16]};
+  for (size_t i = 0; i < 13; i++) require(p[i] >= 1, "conv: sizes, strides and dilations must be >= 1");
+  for (size_t i = 13; i < kConvParams; i++) require(p[i] >= 0, "conv: padding must be >= 0");
+  const int64_t ekh = (s.kh - 1) * s.dh + 1, ekw = (s.kw - 1) * s.dw + 1;
+  require(s.ih + s.pt + s.pb >= ekh && s.iw + s.pl + s.pr >= ekw, "conv: filter larger than the padded input");
+  require((s.ih + s.pt + s.pb - ekh) / s.sh + 1 == s.oh && (s.iw + s.pl + s.pr - ekw) / s.sw + 1 == s.ow,
+          "conv: output size does not match input, filter, stride and padding");
+  return s;
+}
+
+enum class Kind { Fwd = 0, BwdData = 1, BwdWeights = 2 };
+enum class Layout { Plain = 0, Blocked = 1, Auto = 2 };
+Layout gLayout = Layout::Auto;
+
+/** Fused activations of FusedConv2D (tfjs names): linear, relu, relu6, elu, sigmoid, leakyrelu. */
+enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeaky = 5 };
+
+/** One primitive argument: the user's plain buffer and, when the primitive wants another layout, a
+ *  persistent internal buffer with the reorder between the two. */
+struct Slot {
+  int arg = 0;
+  bool output = false;
+  bool reorder = false;
+  memory user;
+  memory inner;
+  dnnl::primitive move;  // user -> inner for inputs, inner -> user for outputs
+};
+
+/** Internal (blocked-layout) buffers, shared by all plans: runs are sequential, so slot i of any plan can use
+ *  buffer i. Grown on demand, kept for reuse (no page faults per call). */
+struct Arena {
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::vector<std::unique_ptr<void, Free>> bufs;
+  std::vector<size_t> sizes;
+
+  void* get(size_t i, size_t bytes) {
+    if (bufs.size() <= i) {
+      bufs.resize(i + 1);
+      sizes.resize(i + 1, 0);
+    }
+    if (sizes[i] < bytes) {
+      bufs[i].reset();
+      const size_t rounded = (bytes + 63) / 64 * 64;
+      void* p = std::aligned_alloc(64, rounded);
+      if (p == nullptr) throw std::bad_alloc();
+      bufs[i].reset(p);
+      sizes[i] = rounded;
+    }
+    return bufs[i].get();
+  }
+  void clear() {
+    bufs.clear();
+    sizes.clear();
+  }
+};
+Arena gArena;
+
+struct Plan {
+  dnnl::primitive prim;
+  std::vector<Slot> slots;
+
+  void run(const std::vector<float*>& ptrs) {
+    auto& strm = cpuStream();
+    std::unordered_map<int, memory> args;
+    for (size_t i = 0; i < slots.size(); i++) {
+      Slot& s = slots[i];
+      s.user.set_data_handle(ptrs[i]);
+      if (s.reorder) s.inner.set_data_handle(gArena.get(i, s.inner.get_desc().get_size()));
+      if (s.reorder && !s.output) s.move.execute(strm, {{DNNL_ARG_FROM, s.user}, {DNNL_ARG_TO, s.inner}});
+      args[s.arg] = s.reorder ? s.inner : s.user;
+    }
+    prim.execute(strm, args);
+    for (Slot& s : slots)
+      if (s.reorder && s.output) s.move.execute(strm, {{DNNL_ARG_FROM, s.inner}, {DNNL_ARG_TO, s.user}});
+    strm.wait();
+  }
+};
+
+Slot makeSlot(int arg, bool output, const memory::desc& userMd, const memory::desc& primMd) {
+  auto& eng = cpuEngine();
+  Slot s;
+  s.arg = arg;
+  s.output = output;
+  s.user = memory(userMd, eng, DNNL_MEMORY_NONE);
+  if (primMd == userMd) {
+    s.inner = s.user;
+    return s;
+  }
+  s.reorder = true;
+  s.inner = memory(primMd, eng, DNNL_MEMORY_NONE);
+  s.move = output ? dnnl::reorder(s.inner, s.user) : dnnl::reorder(s.user, s.inner);
+  return s;
+}
+
+struct Descs {
+  memory::desc src, wei, bias, dst;
+};
+
+Descs userDescs(const ConvShape& s) {
+  return Descs{memory::desc({s.n, s.ic, s.ih, s.iw}, dt::f32, tag::nhwc),
+               memory::desc({s.oc, s.ic, s.kh, s.kw}, dt::f32, tag::hwio), memory::desc({s.oc}, dt::f32, tag::x),
+               memory::desc({s.n, s.oc, s.oh, s.ow}, dt::f32, tag::nhwc)};
+}
+
+Descs primDescs(const ConvShape& s, Layout layout) {
+  if (layout == Layout::Plain) return userDescs(s);
+  return Descs{memory::desc({s.n, s.ic, s.ih, s.iw}, dt::f32, tag::any),
+               memory::desc({s.oc, s.ic, s.kh, s.kw}, dt::f32, tag::any), memory::desc({s.oc}, dt::f32, tag::x),
+               memory::desc({s.n, s.oc, s.oh, s.ow}, dt::f32, tag::any)};
+}
+
+dnnl::convolution_forward::desc fwdDesc(const ConvShape& s, const Descs& d, bool bias) {
+  const memory::dims strides{s.sh, s.sw}, dil{s.dh - 1, s.dw - 1}, padL{s.pt, s.pl}, padR{s.pb, s.pr};
+  const auto pk = dnnl::prop_kind::forward_training;
+  const auto alg = dnnl::algorithm::convolution_direct;
+  if (bias) return dnnl::convolution_forward::desc(pk, alg, d.src, d.wei, d.bias, d.dst, strides, dil, padL, padR);
+  return dnnl::convolution_forward::desc(pk, alg, d.src, d.wei, d.dst, strides, dil, padL, padR);
+}
+
+dnnl::primitive_attr activationAttr(int act, float alpha) {
+  dnnl::primitive_attr attr;
+  if (act == kLinear) return attr;
+  dnnl::post_ops ops;
+  switch (act) {
+    case kRelu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+    case kRelu6: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f); break;
+    case kElu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_elu, 1.f, 0.f); break;
+    case kSigmoid: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
+    case kLeaky: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, alpha, 0.f); break;
+    default: throw ArgError("conv: unknown activation");
+  }
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+/** Builds the primitive for one kind/layout; slots follow the order of the JS call's buffers:
+ *  Fwd: x, w, [bias], y.  BwdData: dy, w, dx.  BwdWeights: x, dy, dw. */
+std::shared_ptr<Plan> buildPlan(Kind kind, Layout layout, const ConvShape& s, bool bias, int act, float alpha) {
+  auto& eng = cpuEngine();
+  const Descs u = userDescs(s);
+  const Descs d = primDescs(s, layout);
+  auto plan = std::make_shared<Plan>();
+  if (kind == Kind::Fwd) {
+    dnnl::convolution_forward::primitive_desc pd(fwdDesc(s, d, bias), activationAttr(act, alpha), eng);
+    plan->prim = dnnl::convolution_forward(pd);
+    plan->slots.push_back(makeSlot(DNNL_ARG_SRC, false, u.src, pd.src_desc()));
+    plan->slots.push_back(makeSlot(DNNL_ARG_WEIGHTS, false, u.wei, pd.weights_desc()));
+    if (bias) plan->slots.push_back(makeSlot(DNNL_ARG_BIAS, false, u.bias, pd.bias_desc()));
+    plan->slots.push_back(makeSlot(DNNL_ARG_DST, true, u.dst, pd.dst_desc()));
+    return plan;
+  }
+  const memory::dims strides{s.sh, s.sw}, dil{s.dh - 1, s.dw - 1}, padL{s.pt, s.pl}, padR{s.pb, s.pr};
+  const auto alg = dnnl::algorithm::convolution_direct;
+  dnnl::convolution_forward::primitive_desc hint(fwdDesc(s, d, false), eng);
+  if (kind == Kind::BwdData) {
+    dnnl::convolution_backward_data::desc bd(alg, d.src, d.wei, d.dst, strides, dil, padL, padR);
+    dnnl::convolution_backward_data::primitive_desc pd(bd, eng, hint);
+    plan->prim = dnnl::convolution_backward_data(pd);
+    plan->slots.push_back(makeSlot(DNNL_ARG_DIFF_DST, false, u.dst, pd.diff_dst_desc()));
+    plan->slots.push_back(makeSlot(DNNL_ARG_WEIGHTS, false, u.wei, pd.weights_desc()));
+    plan->slots.push_back(makeSlot(DNNL_ARG_DIFF_SRC, true, u.src, pd.diff_src_desc()));
+    return plan;
+  }
+  dnnl::convolution_backward_weights::desc bd(alg, d.src, d.wei, d.dst, strides, dil, padL, padR);
+  dnnl::convolution_backward_weights::primitive_desc pd(bd, eng, hint);
+  plan->prim = dnnl::convolution_backward_weights(pd);
+  plan->slots.push_back(makeSlot(DNNL_ARG_SRC, false, u.src, pd.src_desc()));
+  plan->slots.push_back(makeSlot(DNNL_ARG_DIFF_DST, false, u.dst, pd.diff_dst_desc()));
+  plan->slots.push_back(makeSlot(DNNL_ARG_DIFF_WEIGHTS, true, u.wei, pd.diff_weights_desc()));
+  return plan;
+}
+
+bool needsReorder(const Plan& p) {
+  for (const Slot& s : p.slots)
+    if (s.reorder) return true;
+  return false;
+}
+
+double timeRun(Plan& p, const std::vector<float*>& ptrs) {
+  const auto t0 = std::chrono::steady_clock::now();
+  p.run(ptrs);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/** Cache of plans by shape; bounded so that many distinct shapes cannot grow memory without limit. */
+constexpr size_t kMaxPlans = 256;
+std::unordered_map<std::string, std::shared_ptr<Plan>> gPlans;
+std::mutex gMutex;
+
+std::string planKey(Kind kind, const ConvShape& s, bool bias, int act, float alpha) {
+  std::string k = std::to_string(static_cast<int>(kind)) + ":" + std::to_string(static_cast<int>(gLayout)) + ":" +
+                  std::to_string(bias) + ":" + std::to_string(act) + ":" + std::to_string(alpha);
+  const int64_t* f = &s.n;
+  for (size_t i = 0; i < kConvParams; i++) k += "," + std::to_string(f[i]);
+  return k;
+}
+
+/** Runs a convolution, choosing (once per shape) between plain and blocked layouts in Auto mode by timing
+ *  each on the call's own buffers; both write the same outputs, so the measuring runs are real work. */
+void runConv(Kind kind, const ConvShape& s, bool bias, int act, float alpha, const std::vector<float*>& ptrs) {
+  std::lock_guard<std::mutex> lock(gMutex);
+  const std::string key = planKey(kind, s, bias, act, alpha);
+  auto it = gPlans.find(key);
+  if (it != gPlans.end()) {
+    it->second->run(ptrs);
+    return;
+  }
+  if (gPlans.size() >= kMaxPlans) gPlans.clear();
+  std::shared_ptr<Plan> chosen;
+  if (gLayout != Layout::Auto) {
+    chosen = buildPlan(kind, gLayout, s, bias, act, alpha);
+    chosen->run(ptrs);
+  } else {
+    auto plain = buildPlan(kind, Layout::Plain, s, bias, act, alpha);
+    auto blocked = buildPlan(kind, Layout::Blocked, s, bias, act, alpha);
+    if (!needsReorder(*blocked)) {
+      chosen = blocked;
+      chosen->run(ptrs);
+    } else {
+      // First runs pay for JIT and first-touch page faults; compare the second ones.
+      timeRun(*plain, ptrs);
+      timeRun(*blocked, ptrs);
+      const double tp = timeRun(*plain, ptrs);
+      const double tb = timeRun(*blocked, ptrs);
+      chosen = tb < tp ? blocked : plain;
+    }
+  }
+  gPlans.emplace(key, chosen);
+}
+
+Napi::Value ConvForward(const Napi::CallbackInfo& info) {
+  const ConvShape s = parseShape(intsArg(info, 0, kConvParams, "shape"));
+  const F32 x = f32Arg(info, 1, "x"), w = f32Arg(info, 2, "filter");
+  const F32 b = f32OptArg(info, 3, "bias");
+  const F32 y = f32Arg(info, 4, "y");
+  const int act = static_cast<int>(intArg(info, 5, "activation"));
+  const float alpha = static_cast<float>(numArg(info, 6, "alpha"));
+  require(act >= kLinear && act <= kLeaky, "conv: unknown activation");
+  requireLen(x, s.n * s.ih * s.iw * s.ic, "x");
+  requireLen(w, s.kh * s.kw * s.ic * s.oc, "filter");
+  if (b.data) requireLen(b, s.oc, "bias");
+  requireLen(y, s.n * s.oh * s.ow * s.oc, "y");
+  std::vector<float*> ptrs{x.data, w.data};
+  if (b.data) ptrs.push_back(b.data);
+  ptrs.push_back(y.data);
+  runConv(Kind::Fwd, s, b.data != nullptr, act, alpha, ptrs);
+  return info.Env().Undefined();
+}
+
+Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
+  const ConvShape s = parseShape(intsArg(info, 0, kConvParams, "shape"));
+  const F32 dy = f32Arg(info, 1, "dy"), w = f32Arg(info, 2, "filter"), dx = f32Arg(info, 3, "dx");
+  requireLen(dy, s.n * s.oh * s.ow * s.oc, "dy");
+  requireLen(w, s.kh * s.kw * s.ic * s.oc, "filter");
+  requireLen(dx, s.n * s.ih * s.iw * s.ic, "dx");
+  runConv(Kind::BwdData, s, false, kLinear, 0.f, {dy.data, w.data, dx.data});
+  return info.Env().Undefined();
+}
+
+Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info) {
+  const ConvShape s = parseShape(intsArg(info, 0, kConvParams, "shape"));
+  const F32 x = f32Arg(info, 1, "x"), dy = f32Arg(info, 2, "dy"), dw = f32Arg(info, 3, "dw");
+  requireLen(x, s.n * s.ih * s.iw * s.ic, "x");
+  requireLen(dy, s.n * s.oh * s.ow * s.oc, "dy");
+  requireLen(dw, s.kh * s.kw * s.ic * s.oc, "dw");
+  runConv(Kind::BwdWeights, s, false, kLinear, 0.f, {x.data, dy.data, dw.data});
+  return info.Env().Undefined();
+}
+
+/** "plain", "blocked" or "auto": how convolutions lay out their operands (see runConv). */
+Napi::Value SetConvLayout(const Napi::CallbackInfo& info) {
+  require(info.Length() > 0 && info[0].IsString(), "layout must be a string");
+  const std::string m = info[0].As<Napi::String>().Utf8Value();
+  Layout l;
+  if (m == "plain") l = Layout::Plain;
+  else if (m == "blocked") l = Layout::Blocked;
+  else if (m == "auto") l = Layout::Auto;
+  else throw ArgError("layout must be plain, blocked or auto");
+  std::lock_guard<std::mutex> lock(gMutex);
+  gLayout = l;
+  return info.Env().Undefined();
+}
+
+Napi::Value ConvCacheSize(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(gMutex);
+  return Napi::Number::New(info.Env(), static_cast<double>(gPlans.size()));
+}
+
+}  // namespace
+
+void clearConvCache() {
+  std::lock_guard<std::mutex> lock(gMutex);
+  gPlans.clear();
+  gArena.clear();
+}
+
+void initConv(Napi::Env env, Napi::Object exports) {
+  exports.Set("convForward", Napi::Function::New(env, guarded<ConvForward>, "convForward"));
+  exports.Set("convBackwardData", Napi::Function::New(env, guarded<ConvBackwardData>, "convBackwardData"));
+  exports.Set("convBackwardWeights", Napi::Function::New(env, guarded<ConvBackwardWeights>, "convBackwardWeights"));
+  exports.Set("setConvLayout", Napi::Function::New(env, guarded<SetConvLayout>, "setConvLayout"));
+  exports.Set("convCacheSize", Napi::Function::New(env, guarded<ConvCacheSize>, "convCacheSize"));
+}
+
+}  // namespace gaplab

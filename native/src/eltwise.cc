@@ -1,0 +1,283 @@
+// Memory-bound kernels as OpenMP loops: unary maps, broadcasting binary maps, and reductions over a contiguous
+// range of axes. Shapes arrive pre-flattened by JS: binary ops see the output as [outer, inner]; reductions see
+// the input as [outer, reduced, inner].
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common.h"
+
+namespace gaplab {
+namespace {
+
+// Items per thread below which a loop runs on one thread (thread wake-up costs more than the work).
+constexpr int64_t kGrain = 1 << 15;
+
+enum Unary {
+  kRelu = 0,
+  kRelu6 = 1,
+  kStep = 2,
+  kFloor = 3,
+  kNeg = 4,
+  kSquare = 5,
+  kSqrt = 6,
+  kRsqrt = 7,
+  kExp = 8,
+  kLog = 9,
+  kSigmoid = 10,
+  kTanh = 11,
+  kAbs = 12,
+  kElu = 13,
+  kLeaky = 14,
+  kUnaryCount = 15
+};
+
+template <int Op>
+inline float unaryOp(float x, float alpha) {
+  if constexpr (Op == kRelu) return x < 0.f ? 0.f : x;  // NaN passes through, as in tfjs
+  if constexpr (Op == kRelu6) return x < 0.f ? 0.f : (x > 6.f ? 6.f : x);
+  if constexpr (Op == kStep) return std::isnan(x) ? x : (x > 0.f ? 1.f : alpha);
+  if constexpr (Op == kFloor) return std::floor(x);
+  if constexpr (Op == kNeg) return -x;
+  if constexpr (Op == kSquare) return x * x;
+  if constexpr (Op == kSqrt) return std::sqrt(x);
+  if constexpr (Op == kRsqrt) return 1.f / std::sqrt(x);
+  if constexpr (Op == kExp) return std::exp(x);
+  if constexpr (Op == kLog) return std::log(x);
+  if constexpr (Op == kSigmoid) return 1.f / (1.f + std::exp(-x));
+  if constexpr (Op == kTanh) return std::tanh(x);
+  if constexpr (Op == kAbs) return std::fabs(x);
+  if constexpr (Op == kElu) return x >= 0.f ? x : std::exp(x) - 1.f;
+  if constexpr (Op == kLeaky) return x < 0.f ? alpha * x : x;
+  return x;
+}
+
+template <int Op>
+void unaryLoop(const float* x, float* y, int64_t n, float alpha) {
+  parallelFor(n, kGrain, [=](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) y[i] = unaryOp<Op>(x[i], alpha);
+  });
+}
+
+template <int... Ops>
+void unaryDispatch(int op, const float* x, float* y, int64_t n, float alpha, std::integer_sequence<int, Ops...>) {
+  ((op == Ops ? (unaryLoop<Ops>(x, y, n, alpha), true) : false) || ...);
+}
+
+/** unary(op, x, y, alpha): y[i] = op(x[i]); y may be x. */
+Napi::Value UnaryFn(const Napi::CallbackInfo& info) {
+  const int64_t op = intArg(info, 0, "op");
+  const F32 x = f32Arg(info, 1, "x"), y = f32Arg(info, 2, "y");
+  const float alpha = static_cast<float>(numArg(info, 3, "alpha"));
+  require(op >= 0 && op < kUnaryCount, "unary: unknown op");
+  requireLen(y, static_cast<int64_t>(x.len), "y");
+  unaryDispatch(static_cast<int>(op), x.data, y.data, static_cast<int64_t>(x.len), alpha,
+                std::make_integer_sequence<int, kUnaryCount>{});
+  return info.Env().Undefined();
+}
+
+enum Binary {
+  kAdd = 0,
+  kSub = 1,
+  kMul = 2,
+  kDiv = 3,
+  kMax = 4,
+  kMin = 5,
+  kSqDiff = 6,
+  kReluGrad = 7,  // a = dy, b = x: dy where x > 0, else 0
+  kBinaryCount = 8
+};
+
+template <int Op>
+inline float binaryOp(float a, float b) {
+  if constexpr (Op == kAdd) return a + b;
+  if constexpr (Op == kSub) return a - b;
+  if constexpr (Op == kMul) return a * b;
+  if constexpr (Op == kDiv) return a / b;
+  if constexpr (Op == kMax) return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<float>::quiet_NaN() : std::max(a, b);
+  if constexpr (Op == kMin) return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<float>::quiet_NaN() : std::min(a, b);
+  if constexpr (Op == kSqDiff) return (a - b) * (a - b);
+  if constexpr (Op == kReluGrad) return b > 0.f ? a : 0.f;
+  return a;
+}
+
+/** Operand broadcast modes over the [outer, inner] output: full, repeated per row ([inner]), one value per
+ *  row ([outer]), or a scalar. AI/BI say whether the operand advances with the inner index. */
+enum Mode { kFull = 0, kRow = 1, kCol = 2, kScalar = 3 };
+
+template <int Op, int AI, int BI>
+void binaryLoop(const float* a, int64_t ao, const float* b, int64_t bo, float* y, int64_t outer, int64_t inner) {
+  parallelFor(outer * inner, kGrain, [=](int64_t lo, int64_t hi) {
+    int64_t idx = lo;
+    while (idx < hi) {
+      const int64_t o = idx / inner, i0 = idx % inner;
+      const int64_t i1 = std::min(inner, i0 + (hi - idx));
+      const float* ar = a + o * ao;
+      const float* br = b + o * bo;
+      float* yr = y + o * inner;
+      for (int64_t i = i0; i < i1; i++) yr[i] = binaryOp<Op>(ar[AI * i], br[BI * i]);
+      idx += i1 - i0;
+    }
+  });
+}
+
+template <int Op>
+void binaryModes(int am, const float* a, int bm, const float* b, float* y, int64_t outer, int64_t inner) {
+  // Per-row stride of each operand, and whether it advances along the row.
+  const int64_t ao = am == kFull ? inner : (am == kCol ? 1 : 0);
+  const int64_t bo = bm == kFull ? inner : (bm == kCol ? 1 : 0);
+  const bool ai = am == kFull || am == kRow, bi = bm == kFull || bm == kRow;
+  if (ai && bi) binaryLoop<Op, 1, 1>(a, ao, b, bo, y, outer, inner);
+  else if (ai) binaryLoop<Op, 1, 0>(a, ao, b, bo, y, outer, inner);
+  else if (bi) binaryLoop<Op, 0, 1>(a, ao, b, bo, y, outer, inner);
+  else binaryLoop<Op, 0, 0>(a, ao, b, bo, y, outer, inner);
+}
+
+template <int... Ops>
+void binaryDispatch(int op, int am, const float* a, int bm, const float* b, float* y, int64_t outer, int64_t inner,
+                    std::integer_sequence<int, Ops...>) {
+  ((op == Ops ? (binaryModes<Ops>(am, a, bm, b, y, outer, inner), true) : false) || ...);
+}
+
+int64_t modeLen(int64_t mode, int64_t outer, int64_t inner) {
+  switch (mode) {
+    case kFull: return outer * inner;
+    case kRow: return inner;
+    case kCol: return outer;
+    default: return 1;
+  }
+}
+
+/** binary(op, a, aMode, b, bMode, y, outer, inner): y[o, i] = op(a(o, i), b(o, i)); y may alias a full operand. */
+Napi::Value BinaryFn(const Napi::CallbackInfo& info) {
+  const int64_t op = intArg(info, 0, "op");
+  const F32 a = f32Arg(info, 1, "a");
+  const int64_t am = intArg(info, 2, "aMode");
+  const F32 b = f32Arg(info, 3, "b");
+  const int64_t bm = intArg(info, 4, "bMode");
+  const F32 y = f32Arg(info, 5, "y");
+  const int64_t outer = intArg(info, 6, "outer"), inner = intArg(info, 7, "inner");
+  require(op >= 0 && op < kBinaryCount, "binary: unknown op");
+  require(am >= kFull && am <= kScalar && bm >= kFull && bm <= kScalar, "binary: unknown broadcast mode");
+  require(outer >= 0 && inner >= 1, "binary: bad shape");
+  requireLen(a, modeLen(am, outer, inner), "a");
+  requireLen(b, modeLen(bm, outer, inner), "b");
+  requireLen(y, outer * inner, "y");
+  binaryDispatch(static_cast<int>(op), static_cast<int>(am), a.data, static_cast<int>(bm), b.data, y.data, outer,
+                 inner, std::make_integer_sequence<int, kBinaryCount>{});
+  return info.Env().Undefined();
+}
+
+enum Reduce { kSum = 0, kMean = 1, kRMax = 2, kRMin = 3, kReduceCount = 4 };
+
+/** Accumulates rows r in [r0, r1) of one outer slice into acc[0..width) (doubles, like tfjs's JS numbers). */
+template <int Op>
+void accumulate(const float* x, int64_t inner, int64_t r0, int64_t r1, int64_t i0, int64_t width, double* acc) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* row = x + r * inner + i0;
+    for (int64_t i = 0; i < width; i++) {
+      const double v = row[i];
+      if constexpr (Op == kSum || Op == kMean) acc[i] += v;
+      if constexpr (Op == kRMax) acc[i] = (v > acc[i] || std::isnan(v)) ? v : acc[i];
+      if constexpr (Op == kRMin) acc[i] = (v < acc[i] || std::isnan(v)) ? v : acc[i];
+    }
+  }
+}
+
+template <int Op>
+double initial() {
+  if constexpr (Op == kRMax) return -std::numeric_limits<double>::infinity();
+  if constexpr (Op == kRMin) return std::numeric_limits<double>::infinity();
+  return 0.0;
+}
+
+template <int Op>
+inline double combine(double a, double b) {
+  if constexpr (Op == kRMax) return (b > a || std::isnan(b)) ? b : a;
+  if constexpr (Op == kRMin) return (b < a || std::isnan(b)) ? b : a;
+  return a + b;
+}
+
+template <int Op>
+void reduceLoop(const float* x, float* y, int64_t outer, int64_t red, int64_t inner) {
+  const double scale = Op == kMean ? 1.0 / static_cast<double>(red) : 1.0;
+  constexpr int64_t kBlock = 512;  // inner columns per task
+  const int64_t blocks = (inner + kBlock - 1) / kBlock;
+  const int64_t tasks = outer * blocks;
+  const int64_t work = outer * red * inner;
+  const int64_t nt = maxThreads();
+  if (tasks >= nt || work < kGrain * 2 || red < nt) {
+    // Enough independent (outer, column block) tasks: each sums all its rows.
+    parallelFor(tasks, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, red * std::min(inner, kBlock))),
+                [=](int64_t lo, int64_t hi) {
+                  std::vector<double> acc(static_cast<size_t>(std::min(inner, kBlock)));
+                  for (int64_t t = lo; t < hi; t++) {
+                    const int64_t o = t / blocks, i0 = (t % blocks) * kBlock;
+                    const int64_t width = std::min(kBlock, inner - i0);
+                    std::fill(acc.begin(), acc.begin() + width, initial<Op>());
+                    accumulate<Op>(x + o * red * inner, inner, 0, red, i0, width, acc.data());
+                    for (int64_t i = 0; i < width; i++) y[o * inner + i0 + i] = static_cast<float>(acc[i] * scale);
+                  }
+                });
+    return;
+  }
+  // Few outputs, many rows (e.g. a bias gradient: sum over N*H*W rows of C values): split the rows across
+  // threads, each with its own partial result, then combine.
+  const int64_t outN = outer * inner;
+  std::vector<double> partial(static_cast<size_t>(nt * outN), initial<Op>());
+  std::vector<int64_t> used(static_cast<size_t>(nt), 0);
+  parallelFor(red, 1024, [&, x](int64_t lo, int64_t hi) {
+#ifdef _OPENMP
+    const int64_t t = omp_get_thread_num();
+#else
+    const int64_t t = 0;
+#endif
+    used[t] = 1;
+    double* acc = partial.data() + t * outN;
+    for (int64_t o = 0; o < outer; o++) accumulate<Op>(x + o * red * inner, inner, lo, hi, 0, inner, acc + o * inner);
+  });
+  for (int64_t j = 0; j < outN; j++) {
+    double v = initial<Op>();
+    for (int64_t t = 0; t < nt; t++)
+      if (used[t]) v = combine<Op>(v, partial[t * outN + j]);
+    y[j] = static_cast<float>(v * scale);
+  }
+}
+
+/** reduce(op, x, y, outer, reduced, inner): y[o, i] = op over r of x[o, r, i]. */
+Napi::Value ReduceFn(const Napi::CallbackInfo& info) {
+  const int64_t op = intArg(info, 0, "op");
+  const F32 x = f32Arg(info, 1, "x"), y = f32Arg(info, 2, "y");
+  const int64_t outer = intArg(info, 3, "outer"), red = intArg(info, 4, "reduced"), inner = intArg(info, 5, "inner");
+  require(op >= 0 && op < kReduceCount, "reduce: unknown op");
+  require(outer >= 1 && red >= 1 && inner >= 1, "reduce: bad shape");
+  requireLen(x, outer * red * inner, "x");
+  requireLen(y, outer * inner, "y");
+  switch (op) {
+    case kSum: reduceLoop<kSum>(x.data, y.data, outer, red, inner); break;
+    case kMean: reduceLoop<kMean>(x.data, y.data, outer, red, inner); break;
+    case kRMax: reduceLoop<kRMax>(x.data, y.data, outer, red, inner); break;
+    default: reduceLoop<kRMin>(x.data, y.data, outer, red, inner); break;
+  }
+  return info.Env().Undefined();
+}
+
+/** fill(y, value) */
+Napi::Value FillFn(const Napi::CallbackInfo& info) {
+  const F32 y = f32Arg(info, 0, "y");
+  const float v = static_cast<float>(numArg(info, 1, "value"));
+  float* p = y.data;
+  parallelFor(static_cast<int64_t>(y.len), kGrain, [=](int64_t b, int64_t e) { std::fill(p + b, p + e, v); });
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void initEltwise(Napi::Env env, Napi::Object exports) {
+  exports.Set("unary", Napi::Function::New(env, guarded<UnaryFn>, "unary"));
+  exports.Set("binary", Napi::Function::New(env, guarded<BinaryFn>, "binary"));
+  exports.Set("reduce", Napi::Function::New(env, guarded<ReduceFn>, "reduce"));
+  exports.Set("fill", Napi::Function::New(env, guarded<FillFn>, "fill"));
+}
+
+}  // namespace gaplab

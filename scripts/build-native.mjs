@@ -1,0 +1,53 @@
+// Builds the oneDNN addon (native/) when oneDNN's headers are present; never fails the install (other backends work).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const onednnRoot = process.env.ONEDNN_ROOT;
+const headerDirs = [
+  ...(onednnRoot ? [join(onednnRoot, 'include')] : []),
+  '/usr/include', '/usr/local/include', '/opt/homebrew/include', '/opt/homebrew/opt/onednn/include',
+  '/usr/local/opt/onednn/include',
+];
+const header = headerDirs.flatMap((d) => [join(d, 'oneapi/dnnl/dnnl.hpp'), join(d, 'dnnl.hpp')]).find(existsSync);
+
+if (process.env.GAPLAB_SKIP_NATIVE_BUILD === '1') {
+  console.log('gaplab: GAPLAB_SKIP_NATIVE_BUILD=1, skipping the native backend');
+  process.exit(0);
+}
+if (!header) {
+  console.log('gaplab: oneDNN not found, skipping the native backend; apt-get install libdnnl-dev to enable it');
+  process.exit(0);
+}
+
+const env = { ...process.env };
+// Homebrew keeps oneDNN outside the compiler's default paths: point binding.gyp at its prefix.
+if (!env.ONEDNN_ROOT && !header.startsWith('/usr/include')) env.ONEDNN_ROOT = dirname(dirname(header).replace(/\/oneapi\/dnnl$/, ''));
+
+const args = ['rebuild'];
+// node-gyp downloads Node's headers unless told where they are; distro Node ships them (e.g. /usr/include/node).
+if (!env.npm_config_nodedir) {
+  const prefix = dirname(dirname(process.execPath));
+  if (existsSync(join(prefix, 'include/node/node_api.h'))) args.push(`--nodedir=${prefix}`);
+}
+
+let gyp;
+try {
+  gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
+} catch {
+  console.log('gaplab: node-gyp is not installed, skipping the native backend (npm install to get it)');
+  process.exit(0);
+}
+
+const res = spawnSync(process.execPath, [gyp, ...args], { cwd: join(root, 'native'), env, encoding: 'utf8' });
+if (res.status === 0) {
+  console.log(`gaplab: native backend built with oneDNN (${header})`);
+} else {
+  const log = `${res.stdout ?? ''}${res.stderr ?? ''}`;
+  const firstError = log.split('\n').find((l) => /error/i.test(l) && !/gyp ERR!/.test(l)) ?? res.error?.message ?? 'see npm run build:native';
+  console.log(`gaplab: the native backend failed to build (${firstError.trim()}); the cpu backend still works`);
+}
+process.exit(0);

@@ -1,0 +1,81 @@
+// Loads the oneDNN addon (native/build/Release/gaplab_native.node) once, after making OpenMP wait passively.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Shape and layout codes shared with native/src (see the comments there). */
+export const ACTIVATIONS = { linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, leakyrelu: 5 } as const;
+export type ActivationName = keyof typeof ACTIVATIONS;
+
+/** The addon's exports. Every call works on tfjs's own Float32Arrays in place; outputs are written, not returned. */
+export interface NativeAddon {
+  setThreads(threads: number): void;
+  getThreads(): number;
+  info(): { onednn: string; threads: number; openmp: boolean };
+  /** shape: [n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight]. */
+  convForward(shape: Int32Array, x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
+    activation: number, alpha: number): void;
+  convBackwardData(shape: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  convBackwardWeights(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  setConvLayout(layout: 'plain' | 'blocked' | 'auto'): void;
+  convCacheSize(): number;
+  unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  binary(op: number, a: Float32Array, aMode: number, b: Float32Array, bMode: number, y: Float32Array, outer: number,
+    inner: number): void;
+  reduce(op: number, x: Float32Array, y: Float32Array, outer: number, reduced: number, inner: number): void;
+  fill(y: Float32Array, value: number): void;
+  /** kind 0 = max, 1 = avg; shape: [n, ih, iw, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. */
+  poolForward(kind: number, shape: Int32Array, x: Float32Array, y: Float32Array): void;
+  poolBackward(kind: number, shape: Int32Array, dy: Float32Array, x: Float32Array | null, dx: Float32Array): void;
+  /** dims: [batchA, batchB, m, n, k, transposeA, transposeB]. */
+  matmul(a: Float32Array, b: Float32Array, y: Float32Array, dims: Int32Array, bias: Float32Array | null,
+    activation: number, alpha: number): void;
+  /** Batch norm over the last axis; see native/src/batchnorm.cc. */
+  batchNormForward(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,
+    scale: Float32Array | null, y: Float32Array, channels: number, epsilon: number): void;
+  batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array,
+    scale: Float32Array | null, dx: Float32Array, dmean: Float32Array, dvariance: Float32Array, dscale: Float32Array,
+    doffset: Float32Array, channels: number, epsilon: number): void;
+}
+
+/** Env var that hides the addon (tests and users can force the other backends). */
+export const DISABLE_ENV = 'GAPLAB_DISABLE_NATIVE';
+/** Env var with another path to the .node file. */
+export const ADDON_PATH_ENV = 'GAPLAB_NATIVE_ADDON';
+
+let cached: { addon?: NativeAddon; error?: string } | undefined;
+
+/** Where the build puts the addon: <repo>/native/build/Release/gaplab_native.node. */
+export function addonPath(): string {
+  const override = process.env[ADDON_PATH_ENV];
+  if (override) return override;
+  return fileURLToPath(new URL('../../../native/build/Release/gaplab_native.node', import.meta.url));
+}
+
+/** The addon, loading it on first use; undefined when it is disabled, not built, or fails to load (see addonError). */
+export function loadAddon(): NativeAddon | undefined {
+  // Checked on every call, so a test or caller can hide an already loaded addon.
+  if (process.env[DISABLE_ENV] === '1') return undefined;
+  if (cached) return cached.addon;
+  const path = addonPath();
+  if (!existsSync(path)) {
+    cached = { error: `${path} not built (apt-get install libdnnl-dev, then npm run build:native)` };
+    return undefined;
+  }
+  // libgomp reads this once, when oneDNN loads it: spinning threads would steal the core of anything else running.
+  process.env.OMP_WAIT_POLICY ??= 'passive';
+  try {
+    const require = createRequire(import.meta.url);
+    cached = { addon: require(path) as NativeAddon };
+  } catch (e) {
+    cached = { error: `${path} failed to load: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  return cached.addon;
+}
+
+/** Why loadAddon() returned undefined (undefined when it loaded). */
+export function addonError(): string | undefined {
+  if (process.env[DISABLE_ENV] === '1') return `disabled by ${DISABLE_ENV}=1`;
+  loadAddon();
+  return cached?.error;
+}

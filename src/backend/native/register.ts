@@ -1,0 +1,83 @@
+// Registers the `native` tfjs backend: every cpu kernel, with the native ones registered over them.
+import * as tf from '@tensorflow/tfjs';
+import type { KernelFunc, NamedAttrMap } from '@tensorflow/tfjs';
+import { availableParallelism } from 'node:os';
+
+import { addonError, loadAddon, type NativeAddon } from './addon.js';
+import { NativeBackend } from './backend.js';
+import { installNativeGradients, NATIVE_BACKEND_NAME } from './gradients.js';
+import type { NativeKernel } from './kernels/common.js';
+import { convKernels } from './kernels/conv.js';
+import { elementwiseKernels } from './kernels/elementwise.js';
+import { matmulKernels } from './kernels/matmul.js';
+import { poolKernels } from './kernels/pool.js';
+import { reduceKernels } from './kernels/reduce.js';
+
+export { NATIVE_BACKEND_NAME };
+
+export const NATIVE_KERNELS: readonly NativeKernel[] = [
+  ...convKernels, ...elementwiseKernels, ...reduceKernels, ...poolKernels, ...matmulKernels,
+];
+
+export interface NativeBackendOptions {
+  /** OpenMP threads for oneDNN and the native loops; 0 = one per core. */
+  threads: number;
+  /** How convolutions lay out operands (see native/src/conv.cc); default from GAPLAB_CONV_LAYOUT, else auto. */
+  convLayout?: 'plain' | 'blocked' | 'auto';
+}
+
+/** Calls per kernel that ran natively or fell back to the cpu kernel (tests assert the native path ran). */
+export const kernelCalls = new Map<string, { native: number; fallback: number }>();
+
+function count(name: string, native: boolean): void {
+  let c = kernelCalls.get(name);
+  if (!c) kernelCalls.set(name, (c = { native: 0, fallback: 0 }));
+  if (native) c.native++;
+  else c.fallback++;
+}
+
+function wrap(k: NativeKernel, fallback: KernelFunc | undefined): KernelFunc {
+  return (args) => {
+    const out = k.impl(args.inputs, args.backend as NativeBackend, (args.attrs ?? {}) as NamedAttrMap);
+    if (out !== undefined) {
+      count(k.kernelName, true);
+      return out;
+    }
+    if (!fallback) throw new Error(`native kernel ${k.kernelName} cannot handle these inputs and has no cpu fallback`);
+    count(k.kernelName, false);
+    return fallback(args);
+  };
+}
+
+function resolveThreads(threads: number): number {
+  return threads > 0 ? threads : Math.max(1, availableParallelism());
+}
+
+let registered: NativeAddon | undefined;
+
+/**
+ * Registers backend 'native' (priority below cpu, so it is used only when selected) and returns true, or returns
+ * false when the addon is unavailable (addonError() says why). Safe to call again: later calls only set threads.
+ */
+export function registerNativeBackend(opts: NativeBackendOptions): boolean {
+  const addon = loadAddon();
+  if (!addon) return false;
+  addon.setThreads(resolveThreads(opts.threads));
+  const layout = opts.convLayout ?? (process.env.GAPLAB_CONV_LAYOUT as NativeBackendOptions['convLayout']);
+  if (layout) addon.setConvLayout(layout);
+  if (registered) return true;
+  registered = addon;
+  tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(addon), 0);
+  const overridden = new Set(NATIVE_KERNELS.map((k) => k.kernelName));
+  for (const cfg of tf.getKernelsForBackend('cpu')) {
+    if (!overridden.has(cfg.kernelName)) tf.registerKernel({ ...cfg, backendName: NATIVE_BACKEND_NAME });
+  }
+  for (const k of NATIVE_KERNELS) {
+    const cpu = tf.getKernelsForBackend('cpu').find((c) => c.kernelName === k.kernelName);
+    tf.registerKernel({ kernelName: k.kernelName, backendName: NATIVE_BACKEND_NAME, kernelFunc: wrap(k, cpu?.kernelFunc) });
+  }
+  installNativeGradients();
+  return true;
+}
+
+export { addonError };
