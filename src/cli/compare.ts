@@ -1,0 +1,51 @@
+// npm run compare -- [--suite file.yaml] [--seeds n] [--jobs n] [--shard i/n] [--collect]: parses arguments, calls compare().
+import { compare } from '../compare/compare.js';
+import { parseShard } from '../compare/shard.js';
+import { runWorker } from '../compare/worker.js';
+import { UserError } from '../errors.js';
+import { cli, log, main, warn } from './common.js';
+
+main('compare', async () => {
+  // Internal: one run in a child process, its request on stdin (see src/compare/execute.ts).
+  if (process.argv.includes('--worker')) return runWorker(log, warn);
+  const args = await cli(process.argv, 'compare')
+    .usage('$0 [--suite configs/suites/quick.yaml] [--seeds n] [--jobs n] [--shard i/n] [--collect]')
+    .option('suite', { alias: 's', type: 'string', default: 'configs/suites/quick.yaml', describe: 'suite YAML file' })
+    .option('seeds', { type: 'number', describe: 'use seeds 1..n instead of the suite\'s' })
+    .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'runs trained at once (child processes)' })
+    .option('shard', { type: 'string', describe: 'train only share i of n (0-based: 0/4 .. 3/4), e.g. a job array index' })
+    .option('collect', { type: 'boolean', default: false, describe: 'only aggregate what the run folders hold' })
+    .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key in every variant' })
+    .option('backend', { type: 'string', choices: ['auto', 'native', 'tensorflow', 'cpu'], describe: 'shortcut for --set backend=...' })
+    .option('output-dir', { type: 'string', describe: 'root of the suite folder instead of the suite\'s outputDir' })
+    .option('report', { type: 'boolean', default: true, describe: 'write plots and report.html (--no-report: CSV files only)' })
+    .example('$0', 'the default quick suite on the built-in data')
+    .example('$0 --suite configs/suites/nin-heads-cifar10.yaml --seeds 3 --jobs 2', 'the paper\'s NIN heads, 3 seeds, 2 at once')
+    .example('$0 --suite ... --shard $SLURM_ARRAY_TASK_ID/8', 'this machine\'s share of the runs')
+    .parseAsync();
+  const shard = args.shard !== undefined ? parseShard(args.shard) : undefined;
+  if (args.shard !== undefined && !shard) throw new UserError(`--shard ${args.shard}: expected i/n with 0 <= i < n (0-based), e.g. 0/4`);
+  if (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 64) throw new UserError(`--jobs ${args.jobs}: expected an integer from 1 to 64`);
+  if (args.seeds !== undefined && (!Number.isInteger(args.seeds) || args.seeds < 1 || args.seeds > 1000)) {
+    throw new UserError(`--seeds ${args.seeds}: expected an integer from 1 to 1000`);
+  }
+  const sets = args.set.map(String);
+  if (args.backend) sets.push(`backend=${args.backend}`);
+  // First Ctrl-C / SIGTERM: running runs checkpoint and stop, outputs are written; a second one exits at once.
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) process.exit(130);
+    warn(`${sig}: stopping the running runs at their next batch (they resume on the next compare); again to quit now`);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const result = await compare({
+    signal: abort.signal,
+    suite: args.suite, jobs: args.jobs, collect: args.collect, sets, noReport: !args.report, log, warn,
+    ...(args.seeds !== undefined ? { seeds: args.seeds } : {}),
+    ...(shard ? { shard } : {}),
+    ...(args.outputDir !== undefined ? { outputDir: args.outputDir } : {}),
+  });
+  return result.exitCode;
+});

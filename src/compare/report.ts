@@ -1,0 +1,164 @@
+// report.html: one self-contained page (inline CSS and SVG, images as data URLs, no scripts, no network) per suite.
+import { configToYaml } from '../config/load.js';
+import type { Aggregate } from './aggregate.js';
+import { cell, pairRow, RUN_COLUMNS } from './csv.js';
+import { count, fixed, pct, pValue } from './format.js';
+import type { Plan } from './plan.js';
+import type { Plot } from './plots.js';
+
+/** A variant's class activation maps, when the CAM module can make them. */
+export interface VariantCam {
+  variant: string;
+  /** PNG of the CAM grid. */
+  png?: Buffer;
+  /** Localization accuracy on the built-in data (fraction), with the central-box baseline beside it. */
+  localization?: number;
+  baseline?: number;
+  /** Why there is no grid (e.g. no model saved). */
+  note?: string;
+}
+
+export interface ReportInput {
+  plan: Plan;
+  agg: Aggregate;
+  plots: Plot[];
+  cams?: VariantCam[];
+  /** ISO time shown in the header. */
+  generatedAt: string;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/** A column of a report table: the CSV column it shows and how its value is printed. */
+interface Column {
+  col: string;
+  label: string;
+  fmt: (v: unknown) => string;
+}
+
+const text = (v: unknown) => (v === undefined ? '' : String(v));
+const asPct = (v: unknown) => pct(v as number);
+const asPp = (v: unknown) => (Number.isFinite(v as number) ? (100 * (v as number)).toFixed(2) : '-');
+const num = (d: number) => (v: unknown) => fixed(v as number, d);
+const asCount = (v: unknown) => count(v as number);
+
+/**
+ * An HTML table whose every cell carries its CSV column and exact CSV value (data-col, data-csv) beside the rounded
+ * text, so the report can be checked against the CSV files mechanically.
+ */
+function table(id: string, columns: readonly Column[], rows: ReadonlyArray<Record<string, unknown>>, key: (r: Record<string, unknown>) => string): string {
+  const head = columns.map((c) => `<th title="${escapeHtml(c.col)}">${escapeHtml(c.label)}</th>`).join('');
+  const body = rows
+    .map((r) => {
+      const tds = columns.map((c) => {
+        const cls = typeof r[c.col] === 'number' ? ' class="n"' : '';
+        return `<td${cls} data-col="${escapeHtml(c.col)}" data-csv="${escapeHtml(cell(r[c.col]))}">${escapeHtml(c.fmt(r[c.col]))}</td>`;
+      });
+      const bad = r.status !== undefined && r.status !== 'completed' ? ' class="bad"' : '';
+      return `<tr${bad} data-key="${escapeHtml(key(r))}">${tds.join('')}</tr>`;
+    })
+    .join('\n');
+  return `<table id="${id}"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+const VARIANT_TABLE: Column[] = [
+  { col: 'variant', label: 'variant', fmt: text },
+  { col: 'body', label: 'body', fmt: text },
+  { col: 'head', label: 'head', fmt: text },
+  { col: 'params_total', label: 'parameters', fmt: asCount },
+  { col: 'params_head', label: 'head params', fmt: asCount },
+  { col: 'seeds', label: 'seeds', fmt: text },
+  { col: 'incomplete', label: 'not completed', fmt: text },
+  { col: 'test_error_mean', label: 'test error %', fmt: asPct },
+  { col: 'test_error_std', label: 'sd', fmt: asPct },
+  { col: 'test_loss_mean', label: 'test loss', fmt: num(4) },
+  { col: 'train_acc_mean', label: 'train acc %', fmt: asPct },
+  { col: 'val_acc_mean', label: 'val acc %', fmt: asPct },
+  { col: 'gap_acc_mean', label: 'gap acc pp', fmt: asPp },
+  { col: 'gap_acc_std', label: 'sd', fmt: asPp },
+  { col: 'gap_loss_mean', label: 'gap loss', fmt: num(4) },
+  { col: 'gap_loss_std', label: 'sd', fmt: num(4) },
+  { col: 'best_epoch_mean', label: 'best epoch', fmt: num(1) },
+  { col: 'wall_seconds_mean', label: 's / run', fmt: num(1) },
+  { col: 'images_per_second_mean', label: 'images/s', fmt: num(0) },
+];
+
+const PAIR_TABLE: Column[] = [
+  { col: 'variant', label: 'a - b', fmt: text },
+  { col: 'head', label: 'heads', fmt: text },
+  { col: 'diff_test_error', label: 'diff pp', fmt: asPp },
+  { col: 'welch_low', label: 'Welch 95% low', fmt: asPp },
+  { col: 'welch_high', label: 'Welch 95% high', fmt: asPp },
+  { col: 'welch_df', label: 'df', fmt: num(1) },
+  { col: 'welch_p', label: 'p', fmt: (v) => pValue(v as number) },
+  { col: 'boot_low', label: 'bootstrap low', fmt: asPp },
+  { col: 'boot_high', label: 'bootstrap high', fmt: asPp },
+];
+
+const RUN_TABLE: Column[] = RUN_COLUMNS.filter((c) => c !== 'run_dir' && c !== 'body' && c !== 'head').map((col) => {
+  const fmt = /acc$|error/.test(col) && col !== 'error' ? asPct : /loss$|gap/.test(col) ? num(4) : /params/.test(col) ? asCount : /seconds/.test(col) ? num(1) : col === 'images_per_second' ? num(0) : text;
+  return { col, label: col.replace(/_/g, ' '), fmt };
+});
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",sans-serif;margin:24px auto;max-width:1200px;padding:0 16px;color:#222}
+h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #ddd;padding:3px 7px}
+th{background:#f4f4f4;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.bad td,td.bad{color:#a00}.plot svg{max-width:100%;height:auto}.plot{margin:12px 0}
+pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}.note{color:#555}
+.cams{display:flex;flex-wrap:wrap;gap:16px}.cams figure{margin:0}.cams img{max-width:360px;image-rendering:pixelated}`;
+
+/** The whole page as one string. */
+export function renderReport(input: ReportInput): string {
+  const { plan, agg, plots, cams } = input;
+  const variantRows = agg.variants.map((v) => ({ kind: 'variant', ...v }) as Record<string, unknown>);
+  const pairRows = agg.pairs.map((p) => pairRow(p) as Record<string, unknown>);
+  const runRows = agg.runs.map((r) => r.record as unknown as Record<string, unknown>);
+  const parts: string[] = [];
+  parts.push(`<h1>Suite ${escapeHtml(plan.suite)}</h1>`);
+  if (plan.description) parts.push(`<p>${escapeHtml(plan.description)}</p>`);
+  const done = runRows.filter((r) => r.status === 'completed').length;
+  parts.push(`<p class="note">${plan.variants.length} variants x ${plan.seeds.length} seeds (${plan.seeds.join(', ')}); ` +
+    `${done} of ${runRows.length} runs completed. Test error is that of the ${plan.select === 'best' ? 'best-validation checkpoint' : 'last epoch'}; ` +
+    `means and sample standard deviations are over completed seeds. Generated ${escapeHtml(input.generatedAt)}.</p>`);
+
+  parts.push('<h2>Variants</h2>', table('variants', VARIANT_TABLE, variantRows, (r) => String(r.variant)));
+  if (pairRows.length) {
+    parts.push('<h2>Head pairs: difference in test error (a - b)</h2>',
+      '<p class="note">Percentage points; negative means a has the lower error. 95% intervals: Welch\'s t (unequal variances, ' +
+      'Welch-Satterthwaite df) and a percentile bootstrap over seeds (10,000 resamples). An interval that excludes 0 is a ' +
+      'difference the seeds support; with 2-3 seeds the bootstrap is optimistic, read Welch.</p>',
+      table('pairs', PAIR_TABLE, pairRows, (r) => String(r.variant)));
+  }
+  parts.push('<h2>Plots</h2>');
+  if (!plots.length) parts.push('<p class="note">No completed runs yet.</p>');
+  for (const p of plots) parts.push(`<figure class="plot" id="plot-${p.name}"><figcaption>${escapeHtml(p.title)}</figcaption>${p.svg}</figure>`);
+  if (cams && cams.length) {
+    parts.push('<h2>Class activation maps</h2><div class="cams">');
+    for (const c of cams) {
+      const loc = c.localization !== undefined ? ` localization ${pct(c.localization, 1)}%` + (c.baseline !== undefined ? ` (central box ${pct(c.baseline, 1)}%)` : '') : '';
+      const img = c.png ? `<img alt="CAM grid of ${escapeHtml(c.variant)}" src="data:image/png;base64,${c.png.toString('base64')}">` : '';
+      parts.push(`<figure>${img}<figcaption>${escapeHtml(c.variant)}${escapeHtml(loc)}${c.note ? ` <span class="note">${escapeHtml(c.note)}</span>` : ''}</figcaption></figure>`);
+    }
+    parts.push('</div>');
+  }
+  parts.push('<h2>Runs</h2>', table('runs', RUN_TABLE, runRows, (r) => `${String(r.variant)}|${String(r.seed)}`));
+  parts.push('<h2>Configs</h2>');
+  for (const v of plan.variants) {
+    const { seed: _seed, ...rest } = v.config;
+    void _seed;
+    parts.push(`<details id="config-${escapeHtml(v.name)}"><summary>${escapeHtml(v.name)} (${escapeHtml(v.hash)})</summary>` +
+      `<pre>${escapeHtml(configToYaml(rest as typeof v.config))}</pre></details>`);
+  }
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>gaplab suite ${escapeHtml(plan.suite)}</title><style>${CSS}</style></head>
+<body>
+${parts.join('\n')}
+</body></html>
+`;
+}

@@ -1,0 +1,35 @@
+// The terminal summary: one line per variant, one per head pair (difference with 95% intervals), and the failed runs.
+import type { Aggregate } from './aggregate.js';
+import { count, fixed, interval, pct, pctPm, pValue } from './format.js';
+
+/** Left-aligns the first column, right-aligns the rest, two spaces apart. */
+export function alignColumns(rows: readonly string[][]): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ').trimEnd());
+}
+
+/** The lines compare prints after collecting. */
+export function summaryTable(agg: Aggregate, select: 'best' | 'final'): string[] {
+  const lines: string[] = [];
+  const header = ['variant', 'params', 'head params', 'seeds', `test error % (${select})`, 'train acc %', 'gap acc pp', 'gap loss', 'best epoch', 's/run'];
+  const rows = agg.variants.map((v) => [
+    v.variant, count(v.params_total), count(v.params_head), v.incomplete ? `${v.seeds} (+${v.incomplete} not done)` : String(v.seeds),
+    pctPm(v.test_error_mean, v.test_error_std), pct(v.train_acc_mean), pctPm(v.gap_acc_mean, v.gap_acc_std),
+    fixed(v.gap_loss_mean), fixed(v.best_epoch_mean, 1), fixed(v.wall_seconds_mean, 0),
+  ]);
+  lines.push(...alignColumns([header, ...rows]));
+  if (agg.pairs.length) {
+    lines.push('', 'test error differences (a - b, percentage points; 95% intervals: Welch t, and percentile bootstrap):');
+    const prow = agg.pairs.map((p) => [
+      `${p.a} - ${p.b}`, p.heads, fixed(100 * p.diff, 2), `Welch ${interval(p.welch_low, p.welch_high)}`, `p ${pValue(p.welch_p)}`,
+      `bootstrap ${interval(p.boot_low, p.boot_high)}`,
+    ]);
+    lines.push(...alignColumns([['pair', 'heads', 'diff', 'CI', 'p', 'CI'], ...prow]));
+  }
+  const bad = agg.runs.map((r) => r.record).filter((r) => r.status !== 'completed');
+  if (bad.length) {
+    lines.push('', 'runs not completed:');
+    for (const r of bad) lines.push(`  ${r.variant} seed ${r.seed}: ${r.status}${r.error ? `: ${r.error.split('\n')[0]}` : ''}`);
+  }
+  return lines;
+}

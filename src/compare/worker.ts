@@ -1,0 +1,36 @@
+// The child-process side of a suite run: reads {config, runDir, resume} as JSON on stdin and trains that one run.
+import { validateConfig } from '../config/load.js';
+import { runTraining } from '../train/run.js';
+
+/** What the parent writes to a worker's stdin. */
+export interface WorkerRequest {
+  config: unknown;
+  runDir: string;
+  /** Continue from the folder's checkpoint instead of starting over. */
+  resume: boolean;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Trains the run the parent asked for; the run folder's summary.json carries the outcome. SIGTERM/SIGINT (a scheduler
+ * preempting the job, Ctrl-C) stop it after the current batch with a checkpoint, so the next compare resumes it.
+ * Returns the exit code: 0 completed, 1 otherwise; errors propagate to the CLI's handler, which prints them to the log.
+ */
+export async function runWorker(log: (l: string) => void, warn: (l: string) => void): Promise<number> {
+  const req = JSON.parse(await readStdin()) as WorkerRequest;
+  const config = validateConfig(req.config as Record<string, unknown>, `worker request for ${req.runDir}`);
+  const abort = new AbortController();
+  const stop = (sig: string) => {
+    warn(`${sig}: stopping after this batch (checkpoint kept; the next compare resumes)`);
+    abort.abort();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  const summary = await runTraining(config, { log, warn, runDir: req.runDir, live: false, resume: req.resume, signal: abort.signal });
+  return summary.status === 'completed' ? 0 : 1;
+}

@@ -1,0 +1,143 @@
+// Aggregation over fixture run folders: per-variant means/deviations, head-pair intervals, statuses, CSV files, curves.
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { parse } from 'csv-parse/sync';
+import { aggregate } from '../../src/compare/aggregate.js';
+import { writeOutputs } from '../../src/compare/compare.js';
+import { learningCurves } from '../../src/compare/curves.js';
+import { planSuite, type Plan } from '../../src/compare/plan.js';
+import { loadSuite } from '../../src/compare/suite.js';
+import { tmpDir, writeFixtureRun, writeSuite } from './helpers.js';
+
+const close = (a: number, b: number, tol = 1e-12) => expect(Math.abs(a - b), `${a} vs ${b}`).to.be.below(tol);
+
+/** nin-gap: 3 completed; nin-fc: 3 completed; nin-fc-dropout: 2 completed, 1 failed; cnn-gap: 1 stale, 1 missing. */
+function fixtureSuite(dir: string): Plan {
+  const file = writeSuite(dir, 'fix', {
+    base: 'quick.yaml',
+    matrix: { body: ['nin'], head: ['gap', 'fc', 'fc-dropout'] },
+    variants: [{ name: 'cnn-gap', config: 'quick-cnn-gap' }],
+    seeds: 3,
+    outputDir: path.join(dir, 'out'),
+  });
+  const plan = planSuite(loadSuite(file));
+  const run = (variant: string, seed: number) => plan.runs.find((r) => r.variant === variant && r.seed === seed)!;
+  const gapParams = { total: 1000, body: 900, head: 100 };
+  const fcParams = { total: 5000, body: 900, head: 4100 };
+  // nin-gap: final train acc 0.7/0.8/0.9, val acc 0.6/0.65/0.7, train loss 0.8, val loss 1.0; best epochs 2, 1, 2.
+  [0.2, 0.22, 0.24].forEach((error, i) => writeFixtureRun(run('nin-gap', i + 1), {
+    status: 'completed', error, params: gapParams, bestEpoch: [2, 1, 2][i], wallSeconds: 10 + i,
+    epochs: [[0.5, 0.45, 1.2, 1.3], [0.7 + 0.1 * i, 0.6 + 0.05 * i, 0.8, 1.0]],
+  }));
+  [0.25, 0.28, 0.31].forEach((error, i) => writeFixtureRun(run('nin-fc', i + 1), {
+    status: 'completed', error, params: fcParams, epochs: [[0.6, 0.5, 1.0, 1.2], [0.9, 0.6, 0.3, 1.1 + 0.1 * i]],
+  }));
+  writeFixtureRun(run('nin-fc-dropout', 1), { status: 'completed', error: 0.21, params: fcParams, epochs: [[0.6, 0.5, 1, 1.1]] });
+  writeFixtureRun(run('nin-fc-dropout', 2), { status: 'completed', error: 0.23, params: fcParams, epochs: [[0.6, 0.5, 1, 1.1]] });
+  writeFixtureRun(run('nin-fc-dropout', 3), { status: 'failed', params: fcParams, epochs: [[0.6, 0.5, 1, 1.1]], message: 'boom: out of memory' });
+  // cnn-gap seed 1: a completed run of another config (stale); seed 2: still 'running' with nobody holding its lock.
+  writeFixtureRun({ ...run('cnn-gap', 1), configSha256: 'x'.repeat(64) }, { status: 'completed', error: 0.1, epochs: [[0.5, 0.5, 1, 1]] });
+  writeFixtureRun(run('cnn-gap', 2), { status: 'running', epochs: [[0.5, 0.5, 1, 1]] });
+  return plan;
+}
+
+describe('compare aggregation', () => {
+  const dir = tmpDir('agg');
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const plan = fixtureSuite(dir);
+
+  it('computes per-variant means and sample deviations over completed seeds', () => {
+    const agg = aggregate(plan);
+    const [gap, fc, fcd, cnn] = agg.variants;
+    expect(gap.variant).to.equal('nin-gap');
+    expect([gap.seeds, gap.incomplete, gap.params_total, gap.params_head]).to.deep.equal([3, 0, 1000, 100]);
+    close(gap.test_error_mean, 0.22);
+    close(gap.test_error_std, 0.02);
+    close(gap.test_loss_mean, 0.44);
+    close(gap.train_acc_mean, 0.8);
+    close(gap.train_acc_std, 0.1);
+    close(gap.val_acc_mean, 0.65);
+    close(gap.gap_acc_mean, 0.15);
+    close(gap.gap_acc_std, 0.05);
+    close(gap.gap_loss_mean, 0.2);
+    close(gap.gap_loss_std, 0, 1e-15);
+    close(gap.best_epoch_mean, 5 / 3);
+    close(gap.best_epoch_std, Math.sqrt(1 / 3)); // deviations -2/3, 1/3... : ((1/3)^2 * 2 + (2/3)^2) / 2 = 1/3
+    close(gap.wall_seconds_mean, 11);
+    close(fc.test_error_mean, 0.28);
+    close(fc.test_error_std, 0.03);
+    close(fc.gap_loss_mean, 0.9); // val loss 1.1, 1.2, 1.3 minus train loss 0.3
+    close(fc.gap_loss_std, 0.1);
+    expect([fcd.seeds, fcd.incomplete]).to.deep.equal([2, 1]); // the failed seed is counted apart, not averaged in
+    close(fcd.test_error_mean, 0.22);
+    close(fcd.test_error_std, Math.SQRT2 * 0.01);
+    expect([cnn.seeds, cnn.incomplete]).to.deep.equal([0, 3]);
+    expect(cnn.test_error_mean).to.be.NaN;
+  });
+
+  it('compares every head pair of a body with Welch and bootstrap intervals', () => {
+    const agg = aggregate(plan);
+    expect(agg.pairs.map((p) => `${p.a}|${p.b}|${p.heads}`)).to.deep.equal([
+      'nin-gap|nin-fc|gap vs fc', 'nin-gap|nin-fc-dropout|gap vs fc-dropout', 'nin-fc|nin-fc-dropout|fc vs fc-dropout',
+    ]);
+    const p = agg.pairs[0];
+    close(p.diff, -0.06);
+    close(p.welch_df, 3.4845360824742264, 1e-9); // as in stats.test.ts (SciPy ttest_ind, equal_var=False)
+    close(p.welch_low, -0.12132947206118427, 1e-9);
+    close(p.welch_high, 0.0013294720611842295, 1e-9);
+    close(p.welch_p, 0.05297991695712669, 1e-9);
+    expect(p.boot_low).to.be.within(-0.11, p.diff);
+    expect(p.boot_high).to.be.within(p.diff, -0.01);
+  });
+
+  it('reports each run with its status and error', () => {
+    const recs = aggregate(plan).runs.map((r) => r.record);
+    expect(recs).to.have.length(12);
+    const st = (v: string, s: number) => recs.find((r) => r.variant === v && r.seed === s)!;
+    expect(st('nin-fc-dropout', 3).status).to.equal('failed');
+    expect(st('nin-fc-dropout', 3).error).to.equal('boom: out of memory');
+    expect(st('nin-fc-dropout', 3).test_error).to.be.NaN;
+    expect(st('cnn-gap', 1).status).to.equal('stale');
+    expect(st('cnn-gap', 1).test_error).to.be.NaN; // another config's numbers are not reported
+    expect(st('cnn-gap', 2).status).to.equal('interrupted');
+    expect(st('cnn-gap', 3).status).to.equal('missing');
+    const g2 = st('nin-gap', 2);
+    expect([g2.status, g2.epochs, g2.best_epoch, g2.params_total, g2.backend]).to.deep.equal(['completed', 2, 1, 1000, 'cpu']);
+    close(g2.test_error, 0.22);
+    close(g2.test_error_final, 0.23);
+    close(g2.best_val_acc, 0.45);
+  });
+
+  it('uses the final model\'s test error when the suite selects it', () => {
+    const agg = aggregate({ ...plan, select: 'final' });
+    close(agg.variants[0].test_error_mean, 0.23);
+  });
+
+  it('writes runs.csv and comparison.csv with the same numbers', async () => {
+    const agg = await writeOutputs(plan, { noReport: true, log: () => {}, warn: () => {} });
+    const runs = parse(fs.readFileSync(path.join(plan.suiteDir, 'runs.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    expect(runs).to.have.length(12);
+    expect(runs[0].variant).to.equal('nin-gap');
+    expect(Number(runs[0].test_error)).to.equal(0.2);
+    expect(runs.find((r) => r.status === 'failed')?.error).to.equal('boom: out of memory');
+    const cmp = parse(fs.readFileSync(path.join(plan.suiteDir, 'comparison.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    expect(cmp.map((r) => r.kind)).to.deep.equal(['variant', 'variant', 'variant', 'variant', 'pair', 'pair', 'pair']);
+    expect(Number(cmp[0].test_error_mean)).to.equal(agg.variants[0].test_error_mean);
+    expect(Number(cmp[0].test_error_std)).to.equal(agg.variants[0].test_error_std);
+    expect(cmp[3].test_error_mean).to.equal(''); // not measured: empty cell
+    expect(cmp[4].variant).to.equal('nin-gap - nin-fc');
+    expect(Number(cmp[4].welch_low)).to.equal(agg.pairs[0].welch_low);
+    expect(Number(cmp[4].diff_test_error)).to.equal(agg.pairs[0].diff);
+  });
+
+  it('averages learning curves over seeds with a one-sd band', () => {
+    const pts = learningCurves(aggregate(plan).runs, 'acc').filter((p) => p.variant === 'nin-gap' && p.series === 'train');
+    expect(pts.map((p) => p.epoch)).to.deep.equal([1, 2]);
+    close(pts[1].mean, 0.8);
+    close(pts[1].low, 0.7);
+    close(pts[1].high, 0.9);
+    expect(pts[1].n).to.equal(3);
+    close(pts[0].low, 0.5); // no spread at epoch 1
+  });
+});
