@@ -169,3 +169,40 @@ describe('native addon: bad input', function () {
     expect(() => (addon.unary as (...a: unknown[]) => void)(0, [1, 2], new Float32Array(2), 0)).to.throw(TypeError, /Float32Array/);
   });
 });
+
+describe('native backend: batch normalization and residual adds', function () {
+  before(function () {
+    if (!nativeReady()) this.skip();
+  });
+  after(() => tf.setBackend('cpu'));
+
+  it('FusedBatchNorm forward with and without offset and scale', () => {
+    expectSameOnBoth(() => {
+      const x = randomTensor([2, 5, 7, 6], 70);
+      const mean = randomTensor([6], 71), variance = tf.add(tf.abs(randomTensor([6], 72)), 0.1);
+      return [
+        tf.batchNorm(x, mean, variance, randomTensor([6], 73), randomTensor([6], 74), 0.001),
+        tf.batchNorm(x, mean, variance, undefined, undefined, 1e-5),
+      ];
+    }, ['FusedBatchNorm']);
+  });
+
+  it('training-mode batch norm (moments + batchNorm) gradients to x, gamma and beta', () => {
+    expectSameOnBoth(() => {
+      const x = randomTensor([4, 6, 5, 7], 75), gamma = randomTensor([7], 76), beta = randomTensor([7], 77);
+      const g = randomTensor([4, 6, 5, 7], 78);
+      return tf.grads((a: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        return tf.sum(tf.mul(tf.batchNorm(a, mean, variance, o, s, 0.001), g));
+      })([x, gamma, beta]);
+    }, ['FusedBatchNorm', 'GaplabBatchNormGrad', 'Mean']);
+  });
+
+  it('residual add: gradient reaches both branches', () => {
+    expectSameOnBoth(() => {
+      const x = randomTensor([2, 6, 6, 4], 79), w = randomTensor([3, 3, 4, 4], 80), g = randomTensor([2, 6, 6, 4], 81);
+      return tf.grads((a: tf.Tensor, f: tf.Tensor) =>
+        tf.sum(tf.mul(tf.relu(tf.add(a, tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'))), g)))([x, w]);
+    }, ['Add', 'Conv2D', 'GaplabReluGrad']);
+  });
+});

@@ -3,12 +3,28 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import type { NativeBackend } from '../../src/backend/native/backend.js';
-import { nativeReady, randomArray } from './helpers.js';
+import { nativeCount, nativeReady, randomArray } from './helpers.js';
 
-type Head = 'gap' | 'fc-dropout';
+type Head = 'gap' | 'fc-dropout' | 'residual-bn';
+
+/** A ResNet basic block in miniature: conv-BN-ReLU-conv-BN, residual add, ReLU, GAP, dense. */
+function buildResidual(): tf.LayersModel {
+  let seed = 200;
+  const conv = (filters: number) =>
+    tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: seed++ }) });
+  const input = tf.input({ shape: [12, 12, 3] });
+  const stem = tf.layers.reLU().apply(tf.layers.batchNormalization().apply(conv(6).apply(input))) as tf.SymbolicTensor;
+  let h = tf.layers.reLU().apply(tf.layers.batchNormalization().apply(conv(6).apply(stem))) as tf.SymbolicTensor;
+  h = tf.layers.batchNormalization().apply(conv(6).apply(h)) as tf.SymbolicTensor;
+  h = tf.layers.reLU().apply(tf.layers.add().apply([h, stem])) as tf.SymbolicTensor;
+  h = tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.dense({ units: 5, kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }) }).apply(h) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: h });
+}
 
 /** NIN in miniature: mlpconv blocks with max and average pooling, dropout, then a GAP or FC + dropout head. */
 function buildModel(head: Head): tf.LayersModel {
+  if (head === 'residual-bn') return buildResidual();
   let seed = 100;
   const init = () => tf.initializers.glorotUniform({ seed: seed++ });
   const conv = (filters: number, kernelSize: number, activation: 'relu' | 'linear' = 'relu') =>
@@ -69,7 +85,7 @@ describe('native backend: training matches cpu', function () {
   });
   after(() => tf.setBackend('cpu'));
 
-  for (const head of ['gap', 'fc-dropout'] as const) {
+  for (const head of ['gap', 'fc-dropout', 'residual-bn'] as const) {
     it(`${head} head: 3 SGD-momentum steps give the same losses (1e-4 relative), stable tensors and buffers`, () => {
       const start = tf.memory().numTensors;
       const cpu = train('cpu', head, 3);
@@ -82,6 +98,7 @@ describe('native backend: training matches cpu', function () {
       expect(native.pooledBuffersAfterStep[3]).to.equal(native.pooledBuffersAfterStep[2]);
       // tfjs 4.22's MomentumOptimizer.dispose() leaves its learning-rate scalar: one tensor per run, not ours.
       expect(tf.memory().numTensors).to.equal(start + 2);
+      if (head === 'residual-bn') expect(nativeCount('GaplabBatchNormGrad')).to.be.greaterThan(0);
     });
   }
 });

@@ -7,6 +7,7 @@ import { addonError, loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
 import { installNativeGradients, NATIVE_BACKEND_NAME } from './gradients.js';
 import type { NativeKernel } from './kernels/common.js';
+import { batchNormKernels } from './kernels/batchnorm.js';
 import { convKernels } from './kernels/conv.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
 import { matmulKernels } from './kernels/matmul.js';
@@ -16,7 +17,7 @@ import { reduceKernels } from './kernels/reduce.js';
 export { NATIVE_BACKEND_NAME };
 
 export const NATIVE_KERNELS: readonly NativeKernel[] = [
-  ...convKernels, ...elementwiseKernels, ...reduceKernels, ...poolKernels, ...matmulKernels,
+  ...convKernels, ...elementwiseKernels, ...reduceKernels, ...poolKernels, ...matmulKernels, ...batchNormKernels,
 ];
 
 export interface NativeBackendOptions {
