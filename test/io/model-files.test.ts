@@ -27,7 +27,9 @@ describe('model files', () => {
     const a = (m.predict(x) as tf.Tensor).arraySync();
     const b = (back.predict(x) as tf.Tensor).arraySync();
     expect(b).to.deep.equal(a);
-    tf.dispose([x, m, back]);
+    x.dispose();
+    m.dispose();
+    back.dispose();
   });
 
   it('round-trips named tensors', async () => {

@@ -1,0 +1,39 @@
+// Appends one metrics.csv row per epoch as the epoch ends, so a crash keeps every finished epoch.
+import fs from 'node:fs';
+import { createObjectCsvWriter } from 'csv-writer';
+import type { Callback, EpochLogs } from './types.js';
+
+export const METRIC_COLUMNS: ReadonlyArray<keyof EpochLogs> = [
+  'epoch', 'lr', 'train_loss', 'train_acc', 'val_loss', 'val_acc', 'gap_acc', 'gap_loss', 'epoch_seconds', 'images_per_second',
+];
+
+/** Rounds for the CSV: losses/accuracies to 1e-6 are far below run-to-run noise and keep the file readable. */
+export function roundLogs(l: EpochLogs): Record<string, number> {
+  const r = (x: number, d: number) => (Number.isFinite(x) ? Number(x.toFixed(d)) : x);
+  return {
+    epoch: l.epoch,
+    lr: Number(l.lr.toPrecision(6)),
+    train_loss: r(l.train_loss, 6),
+    train_acc: r(l.train_acc, 6),
+    val_loss: r(l.val_loss, 6),
+    val_acc: r(l.val_acc, 6),
+    gap_acc: r(l.gap_acc, 6),
+    gap_loss: r(l.gap_loss, 6),
+    epoch_seconds: r(l.epoch_seconds, 3),
+    images_per_second: r(l.images_per_second, 1),
+  };
+}
+
+export class CsvLogger implements Callback {
+  constructor(private readonly file: string) {}
+
+  async onEpochEnd(logs: EpochLogs): Promise<void> {
+    // append: true once the header exists, so resumed runs add rows instead of rewriting the file.
+    const writer = createObjectCsvWriter({
+      path: this.file,
+      header: METRIC_COLUMNS.map((id) => ({ id, title: id })),
+      append: fs.existsSync(this.file) && fs.statSync(this.file).size > 0,
+    });
+    await writer.writeRecords([roundLogs(logs)]);
+  }
+}

@@ -1,0 +1,42 @@
+// summary.json: what a run was (config, backend, sizes, parameters) and what it measured (best, final, test).
+import type { EpochLogs } from './callbacks/types.js';
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'diverged' | 'interrupted';
+
+export interface TestResult {
+  loss: number;
+  acc: number;
+  /** 1 - acc, the paper's metric. */
+  error: number;
+}
+
+export interface RunSummary {
+  status: RunStatus;
+  experiment: string;
+  runId: string;
+  runDir: string;
+  /** The config file named on the command line and the sha256 of the resolved config.yaml. */
+  configFile?: string;
+  configSha256: string;
+  backend?: { name: string; requested: string; detail: string };
+  model: { body: string; head: string; params?: { total: number; body: number; head: number } };
+  dataset?: { name: string; classes: number; train: number; val: number; test: number; imageShape: number[] };
+  epochsRun: number;
+  stopReason?: string;
+  /** Epoch with the best monitored validation metric. */
+  best?: EpochLogs;
+  /** Last epoch's row. */
+  final?: EpochLogs;
+  test?: { final: TestResult; best: TestResult };
+  wallSeconds: number;
+  /** Mean training images/s over the epochs. */
+  imagesPerSecond?: number;
+  startedAt: string;
+  finishedAt?: string;
+  versions: { gaplab: string; tfjs: string; node: string };
+  error?: string;
+}
+
+export function testResult(r: { loss: number; acc: number }): TestResult {
+  return { loss: r.loss, acc: r.acc, error: 1 - r.acc };
+}
