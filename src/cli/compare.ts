@@ -19,6 +19,7 @@ main('compare', async () => {
     .option('backend', { type: 'string', choices: ['auto', 'native', 'tensorflow', 'cpu'], describe: 'shortcut for --set backend=...' })
     .option('output-dir', { type: 'string', describe: 'root of the suite folder instead of the suite\'s outputDir' })
     .option('report', { type: 'boolean', default: true, describe: 'write plots and report.html (--no-report: CSV files only)' })
+    .option('cam', { type: 'boolean', default: true, describe: 'CAM grids and localization in report.html (--no-cam: without)' })
     .example('$0', 'the default quick suite on the built-in data')
     .example('$0 --suite configs/suites/nin-heads-cifar10.yaml --seeds 3 --jobs 2', 'the paper\'s NIN heads, 3 seeds, 2 at once')
     .example('$0 --suite ... --shard $SLURM_ARRAY_TASK_ID/8', 'this machine\'s share of the runs')
@@ -42,7 +43,7 @@ main('compare', async () => {
   process.on('SIGTERM', onSignal);
   const result = await compare({
     signal: abort.signal,
-    suite: args.suite, jobs: args.jobs, collect: args.collect, sets, noReport: !args.report, log, warn,
+    suite: args.suite, jobs: args.jobs, collect: args.collect, sets, noReport: !args.report, noCam: !args.cam, log, warn,
     ...(args.seeds !== undefined ? { seeds: args.seeds } : {}),
     ...(shard ? { shard } : {}),
     ...(args.outputDir !== undefined ? { outputDir: args.outputDir } : {}),

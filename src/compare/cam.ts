@@ -1,51 +1,129 @@
-// Optional CAM section of report.html: asks the CAM module (src/cam, issue 5) for each variant's grid and localization score.
+// Optional CAM section of report.html: src/cam's camReport (issue 5) makes each variant's CAM grid and localization score.
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import lockfile from 'proper-lockfile';
 import type { Aggregate } from './aggregate.js';
 import type { Plan } from './plan.js';
-import type { VariantCam } from './report.js';
+import { readSummary } from './run-state.js';
 
-/** What compare needs from src/cam: a CAM grid PNG and the localization score for one run folder. */
-export interface CamForRun {
-  (runDir: string): Promise<{ png?: Buffer; localization?: number; baseline?: number; note?: string }>;
+/** The parts of a localization score (src/cam/localization.ts LocalizationScore) the report shows. */
+export interface CamScore {
+  method: string;
+  images: number;
+  classification: number;
+  top1: { accuracy: number };
+  trueClass: { accuracy: number; meanIou: number };
+  baseline: { best: { fraction: number; trueClass: { accuracy: number }; top1: { accuracy: number } } };
 }
 
-/** The module and export compare looks for; src/cam/report.ts is expected to export `camForRun`. */
-const CAM_MODULE = new URL('../cam/report.js', import.meta.url);
-const CAM_EXPORT = 'camForRun';
+/** A variant's class activation maps for the report. */
+export interface VariantCam {
+  variant: string;
+  seed: number;
+  /** Figure method (cam for GAP heads, gradcam otherwise). */
+  method?: string;
+  /** PNG of the CAM grid. */
+  png?: Buffer;
+  /** Localization per method (built-in synthetic data only: it has boxes). */
+  scores: CamScore[];
+  /** Why something is missing. */
+  note?: string;
+}
 
-/** Loads the CAM hook, or undefined while the CAM module does not exist (or lacks the export). */
-export async function loadCamHook(warn: (l: string) => void): Promise<CamForRun | undefined> {
-  const file = fileURLToPath(CAM_MODULE).replace(/\.js$/, '.ts');
-  if (!fs.existsSync(file) && !fs.existsSync(fileURLToPath(CAM_MODULE))) return undefined;
+/** The subset of src/cam/report.ts that compare calls (loaded at run time: the CAM module is optional). */
+interface CamModule {
+  camReport(runDir: string, opts: {
+    images?: number; localization?: boolean; weights?: 'final' | 'best'; outDir?: string; scale?: number; log?: (l: string) => void;
+  }): Promise<{ method: string; gridPng?: string; localization?: { methods: Partial<Record<string, CamScore>> } }>;
+}
+
+const CAM_MODULE = new URL('../cam/report.js', import.meta.url);
+/** Test images in each variant's grid. */
+const GRID_IMAGES = 12;
+
+/** Loads src/cam/report.ts, or undefined while it does not exist. */
+export async function loadCamModule(warn: (l: string) => void): Promise<CamModule | undefined> {
+  const ts = fileURLToPath(CAM_MODULE).replace(/\.js$/, '.ts');
+  if (!fs.existsSync(ts) && !fs.existsSync(fileURLToPath(CAM_MODULE))) return undefined;
   try {
-    const mod = (await import(CAM_MODULE.href)) as Record<string, unknown>;
-    const fn = mod[CAM_EXPORT];
-    if (typeof fn !== 'function') {
-      warn(`report: ${file} has no ${CAM_EXPORT}(); no CAM section`);
-      return undefined;
-    }
-    return fn as CamForRun;
+    const mod = (await import(CAM_MODULE.href)) as Partial<CamModule>;
+    if (typeof mod.camReport === 'function') return mod as CamModule;
+    warn('report: src/cam/report.ts has no camReport(); no CAM section');
   } catch (e) {
     warn(`report: cannot load the CAM module (${(e as Error).message}); no CAM section`);
-    return undefined;
+  }
+  return undefined;
+}
+
+/** What cam/<variant>/ was made from: reused while the run folder's summary is unchanged. */
+interface CamSource {
+  runDir: string;
+  finishedAt: string;
+  weights: string;
+  method: string;
+  gridPng?: string;
+  scores: CamScore[];
+}
+
+/** CAM grid and localization of one variant's first completed seed, cached under <suite>/cam/<variant>/. */
+async function variantCam(cam: CamModule, plan: Plan, runDir: string, variant: string, seed: number, log: (l: string) => void): Promise<VariantCam> {
+  const outDir = path.join(plan.suiteDir, 'cam', variant);
+  const sourceFile = path.join(outDir, 'source.json');
+  const finishedAt = readSummary(runDir)?.finishedAt ?? '';
+  const weights = plan.select;
+  const fromSource = (s: CamSource): VariantCam => ({
+    variant, seed, method: s.method, scores: s.scores,
+    ...(s.gridPng && fs.existsSync(s.gridPng) ? { png: fs.readFileSync(s.gridPng) } : {}),
+  });
+  const cached = (): CamSource | undefined => {
+    try {
+      const s = JSON.parse(fs.readFileSync(sourceFile, 'utf8')) as CamSource;
+      return s.runDir === runDir && s.finishedAt === finishedAt && s.weights === weights ? s : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const hit = cached();
+  if (hit) return fromSource(hit);
+  fs.mkdirSync(outDir, { recursive: true });
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(outDir, { realpath: false, lockfilePath: `${outDir}.lock`, stale: 30_000, retries: 0 });
+  } catch {
+    return { variant, seed, scores: [], note: 'being made by another compare' };
+  }
+  try {
+    const again = cached();
+    if (again) return fromSource(again);
+    const synthetic = plan.variants.find((v) => v.name === variant)?.config.data.name === 'synthetic';
+    log(`CAM: ${variant} seed ${seed}${synthetic ? ' (with localization)' : ''}`);
+    const r = await cam.camReport(runDir, { images: GRID_IMAGES, localization: synthetic, weights, outDir, scale: 4 });
+    const source: CamSource = {
+      runDir, finishedAt, weights, method: r.method, ...(r.gridPng ? { gridPng: r.gridPng } : {}),
+      scores: Object.values(r.localization?.methods ?? {}).filter((s): s is CamScore => s !== undefined),
+    };
+    fs.writeFileSync(sourceFile, JSON.stringify(source, null, 2));
+    return fromSource(source);
+  } finally {
+    await release().catch(() => undefined);
   }
 }
 
-/** One entry per variant with a completed run (its first completed seed), or undefined without the CAM module. */
-export async function camsForSuite(plan: Plan, agg: Aggregate, warn: (l: string) => void): Promise<VariantCam[] | undefined> {
-  const hook = await loadCamHook(warn);
-  if (!hook) return undefined;
+/** One entry per variant with a completed run, or undefined without the CAM module. Never throws. */
+export async function camsForSuite(plan: Plan, agg: Aggregate, log: (l: string) => void, warn: (l: string) => void): Promise<VariantCam[] | undefined> {
+  const cam = await loadCamModule(warn);
+  if (!cam) return undefined;
   const out: VariantCam[] = [];
   for (const v of plan.variants) {
-    const i = agg.runs.findIndex((r) => r.record.variant === v.name && r.record.status === 'completed');
-    if (i < 0) continue;
-    const spec = plan.runs.find((s) => s.variant === v.name && s.seed === agg.runs[i].record.seed);
-    if (!spec) continue;
+    const rec = agg.runs.find((r) => r.record.variant === v.name && r.record.status === 'completed')?.record;
+    const spec = rec && plan.runs.find((s) => s.variant === v.name && s.seed === rec.seed);
+    if (!rec || !spec) continue;
     try {
-      out.push({ variant: v.name, ...(await hook(spec.runDir)) });
+      out.push(await variantCam(cam, plan, spec.runDir, v.name, rec.seed, log));
     } catch (e) {
-      out.push({ variant: v.name, note: `CAM failed: ${(e as Error).message}` });
+      warn(`CAM of ${v.name}: ${(e as Error).message}`);
+      out.push({ variant: v.name, seed: rec.seed, scores: [], note: `CAM failed: ${(e as Error).message}` });
     }
   }
   return out;

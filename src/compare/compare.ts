@@ -29,6 +29,8 @@ export interface CompareOptions {
   collect?: boolean;
   /** Skip plots and report.html (CSV files and the table only). */
   noReport?: boolean;
+  /** Leave the CAM grids and localization scores out of report.html. */
+  noCam?: boolean;
   log: (line: string) => void;
   warn: (line: string) => void;
   /** Replaces the child-process launcher (tests). */
@@ -50,7 +52,7 @@ export interface CompareResult {
 export const OUTPUT_FILES = { runs: 'runs.csv', comparison: 'comparison.csv', report: 'report.html', plots: 'plots' } as const;
 
 /** Aggregates every run of the plan and writes runs.csv, comparison.csv, plots/*.svg|png and report.html. */
-export async function writeOutputs(plan: Plan, opts: Pick<CompareOptions, 'noReport' | 'log' | 'warn'>): Promise<Aggregate> {
+export async function writeOutputs(plan: Plan, opts: Pick<CompareOptions, 'noReport' | 'noCam' | 'log' | 'warn'>): Promise<Aggregate> {
   fs.mkdirSync(plan.suiteDir, { recursive: true });
   const agg = aggregate(plan);
   await writeAtomic(path.join(plan.suiteDir, OUTPUT_FILES.runs), runsCsv(agg));
@@ -63,7 +65,7 @@ export async function writeOutputs(plan: Plan, opts: Pick<CompareOptions, 'noRep
       await writeAtomic(path.join(dir, `${p.name}.svg`), p.svg);
       await writeAtomic(path.join(dir, `${p.name}.png`), svgToPng(p.svg));
     }
-    const cams = await camsForSuite(plan, agg, opts.warn);
+    const cams = opts.noCam ? undefined : await camsForSuite(plan, agg, opts.log, opts.warn);
     const html = renderReport({ plan, agg, plots, ...(cams ? { cams } : {}), generatedAt: new Date().toISOString() });
     await writeAtomic(path.join(plan.suiteDir, OUTPUT_FILES.report), html);
   }

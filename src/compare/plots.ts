@@ -18,7 +18,7 @@ const CONFIG = { font: FONT, view: { stroke: '#ccc' }, axis: { labelFontSize: 11
 
 /** Mean line plus a +-1 std band; x is the epoch. */
 function bandAndLine(color: string, yTitle: string): object[] {
-  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } };
+  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } };
   return [
     { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'low', type: 'quantitative', title: yTitle }, y2: { field: 'high' }, color: { field: color, type: 'nominal', title: null } } },
     {
@@ -32,13 +32,13 @@ function bandAndLine(color: string, yTitle: string): object[] {
   ];
 }
 
-function learningSpec(points: CurvePoint[], what: 'acc' | 'loss'): TopLevelSpec {
+function learningSpec(points: CurvePoint[], what: 'acc' | 'loss', order: string[]): TopLevelSpec {
   const label = what === 'acc' ? 'accuracy' : 'loss';
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `Learning curves: train vs validation ${label} (mean ± 1 sd over seeds)`,
     data: { values: points },
-    facet: { field: 'variant', type: 'nominal', title: null, sort: null },
+    facet: { field: 'variant', type: 'nominal', title: null, sort: order },
     columns: 3,
     spec: { width: 220, height: 160, layer: bandAndLine('series', label) },
     config: CONFIG,
@@ -114,8 +114,9 @@ export async function makePlots(agg: Aggregate): Promise<Plot[]> {
   const acc = learningCurves(agg.runs, 'acc');
   const loss = learningCurves(agg.runs, 'loss');
   const gaps = gapCurves(agg.runs);
-  if (acc.length) specs.push({ name: 'learning-curves-accuracy', title: 'Learning curves: accuracy', spec: learningSpec(acc, 'acc') });
-  if (loss.length) specs.push({ name: 'learning-curves-loss', title: 'Learning curves: loss', spec: learningSpec(loss, 'loss') });
+  const order = agg.variants.map((v) => v.variant);
+  if (acc.length) specs.push({ name: 'learning-curves-accuracy', title: 'Learning curves: accuracy', spec: learningSpec(acc, 'acc', order) });
+  if (loss.length) specs.push({ name: 'learning-curves-loss', title: 'Learning curves: loss', spec: learningSpec(loss, 'loss', order) });
   if (gaps.length) specs.push({ name: 'generalization-gap', title: 'Generalization gap per epoch', spec: gapSpec(gaps) });
   if (agg.variants.some((v) => Number.isFinite(v.test_error_mean))) {
     specs.push({ name: 'params-vs-error', title: 'Parameters vs test error', spec: paramsSpec(agg) });

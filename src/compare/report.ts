@@ -1,22 +1,11 @@
 // report.html: one self-contained page (inline CSS and SVG, images as data URLs, no scripts, no network) per suite.
 import { configToYaml } from '../config/load.js';
 import type { Aggregate } from './aggregate.js';
+import type { VariantCam } from './cam.js';
 import { cell, pairRow, RUN_COLUMNS } from './csv.js';
 import { count, fixed, pct, pValue } from './format.js';
 import type { Plan } from './plan.js';
 import type { Plot } from './plots.js';
-
-/** A variant's class activation maps, when the CAM module can make them. */
-export interface VariantCam {
-  variant: string;
-  /** PNG of the CAM grid. */
-  png?: Buffer;
-  /** Localization accuracy on the built-in data (fraction), with the central-box baseline beside it. */
-  localization?: number;
-  baseline?: number;
-  /** Why there is no grid (e.g. no model saved). */
-  note?: string;
-}
 
 export interface ReportInput {
   plan: Plan;
@@ -111,6 +100,35 @@ tr.bad td,td.bad{color:#a00}.plot svg{max-width:100%;height:auto}.plot{margin:12
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}.note{color:#555}
 .cams{display:flex;flex-wrap:wrap;gap:16px}.cams figure{margin:0}.cams img{max-width:360px;image-rendering:pixelated}`;
 
+/** CAM grids and, on the built-in data, the localization table (Zhou et al.'s protocol, beside the central-box baseline). */
+function camSection(cams: readonly VariantCam[]): string[] {
+  const parts = ['<h2>Class activation maps</h2>',
+    '<p class="note">Test images of one seed per variant: image, heat map (jet) and overlay. CAM for GAP heads, Grad-CAM for FC heads.</p>',
+    '<div class="cams">'];
+  for (const c of cams) {
+    const img = c.png ? `<img alt="CAM grid of ${escapeHtml(c.variant)}" src="data:image/png;base64,${c.png.toString('base64')}">` : '';
+    const what = `${c.variant} (seed ${c.seed}${c.method ? `, ${c.method}` : ''})`;
+    parts.push(`<figure>${img}<figcaption>${escapeHtml(what)}${c.note ? ` <span class="note">${escapeHtml(c.note)}</span>` : ''}</figcaption></figure>`);
+  }
+  parts.push('</div>');
+  const rows = cams.flatMap((c) => c.scores.map((s) => ({
+    variant: c.variant, method: s.method, images: s.images, classification: s.classification, top1: s.top1.accuracy,
+    true_class: s.trueClass.accuracy, mean_iou: s.trueClass.meanIou, baseline_fraction: s.baseline.best.fraction,
+    baseline_true_class: s.baseline.best.trueClass.accuracy, baseline_top1: s.baseline.best.top1.accuracy,
+  })));
+  if (rows.length) {
+    parts.push('<h3>Localization (box from the map thresholded at 20% of its maximum, correct at IoU &ge; 0.5)</h3>',
+      table('localization', [
+        { col: 'variant', label: 'variant', fmt: text }, { col: 'method', label: 'method', fmt: text },
+        { col: 'images', label: 'images', fmt: text }, { col: 'classification', label: 'classification %', fmt: asPct },
+        { col: 'top1', label: 'top-1 loc %', fmt: asPct }, { col: 'true_class', label: 'true-class loc %', fmt: asPct },
+        { col: 'mean_iou', label: 'mean IoU', fmt: num(3) }, { col: 'baseline_fraction', label: 'central box side', fmt: num(2) },
+        { col: 'baseline_true_class', label: 'central box loc %', fmt: asPct }, { col: 'baseline_top1', label: 'central box top-1 %', fmt: asPct },
+      ], rows, (r) => `${String(r.variant)}|${String(r.method)}`));
+  }
+  return parts;
+}
+
 /** The whole page as one string. */
 export function renderReport(input: ReportInput): string {
   const { plan, agg, plots, cams } = input;
@@ -136,15 +154,7 @@ export function renderReport(input: ReportInput): string {
   parts.push('<h2>Plots</h2>');
   if (!plots.length) parts.push('<p class="note">No completed runs yet.</p>');
   for (const p of plots) parts.push(`<figure class="plot" id="plot-${p.name}"><figcaption>${escapeHtml(p.title)}</figcaption>${p.svg}</figure>`);
-  if (cams && cams.length) {
-    parts.push('<h2>Class activation maps</h2><div class="cams">');
-    for (const c of cams) {
-      const loc = c.localization !== undefined ? ` localization ${pct(c.localization, 1)}%` + (c.baseline !== undefined ? ` (central box ${pct(c.baseline, 1)}%)` : '') : '';
-      const img = c.png ? `<img alt="CAM grid of ${escapeHtml(c.variant)}" src="data:image/png;base64,${c.png.toString('base64')}">` : '';
-      parts.push(`<figure>${img}<figcaption>${escapeHtml(c.variant)}${escapeHtml(loc)}${c.note ? ` <span class="note">${escapeHtml(c.note)}</span>` : ''}</figcaption></figure>`);
-    }
-    parts.push('</div>');
-  }
+  if (cams && cams.length) parts.push(...camSection(cams));
   parts.push('<h2>Runs</h2>', table('runs', RUN_TABLE, runRows, (r) => `${String(r.variant)}|${String(r.seed)}`));
   parts.push('<h2>Configs</h2>');
   for (const v of plan.variants) {

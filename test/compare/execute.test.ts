@@ -1,0 +1,137 @@
+// Running a suite's runs: skip completed, resume interrupted, rerun failed/stale, respect locks, N at once; fake trainer.
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import lockfile from 'proper-lockfile';
+import { aggregate } from '../../src/compare/aggregate.js';
+import { executeRuns, type LaunchRequest, type RunLauncher } from '../../src/compare/execute.js';
+import { planSuite, type Plan } from '../../src/compare/plan.js';
+import { loadSuite } from '../../src/compare/suite.js';
+import { tmpDir, writeFixtureRun, writeSuite } from './helpers.js';
+
+const quiet = { log: () => {}, warn: () => {} };
+
+/** A launcher that "trains" by writing a fixture run; `fail` names runs (variant/seed) that fail instead. */
+function fakeLauncher(calls: LaunchRequest[], fail = new Set<string>()): RunLauncher {
+  return async (req) => {
+    calls.push(req);
+    const key = `${req.spec.variant}/${req.spec.seed}`;
+    if (fail.has(key)) {
+      writeFixtureRun(req.spec, { status: 'failed', message: `fake failure of ${key}` });
+      return { exitCode: 1, tail: '' };
+    }
+    writeFixtureRun(req.spec, { status: 'completed', error: 0.1 * req.spec.seed, epochs: [[0.5, 0.4, 1, 1.2]] });
+    return { exitCode: 0, tail: '' };
+  };
+}
+
+describe('compare execution', () => {
+  const dir = tmpDir('exec');
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const plan: Plan = planSuite(loadSuite(writeSuite(dir, 'ex', {
+    base: 'quick.yaml', matrix: { body: ['nin'], head: ['gap', 'fc'] }, seeds: 2, outputDir: path.join(dir, 'out'),
+  })));
+  const key = (r: LaunchRequest) => `${r.spec.variant}/${r.spec.seed}`;
+
+  it('trains every run, goes on after a failure, and reruns only what is not completed', async () => {
+    const calls: LaunchRequest[] = [];
+    const first = await executeRuns(plan.runs, { jobs: 1, ...quiet, launcher: fakeLauncher(calls, new Set(['nin-fc/1'])) });
+    expect(calls.map(key)).to.deep.equal(['nin-gap/1', 'nin-gap/2', 'nin-fc/1', 'nin-fc/2']);
+    expect(first.map((o) => `${o.action}:${o.status}`)).to.deep.equal(['ran:completed', 'ran:completed', 'ran:failed', 'ran:completed']);
+    expect(first[2].error).to.equal('fake failure of nin-fc/1');
+
+    const again: LaunchRequest[] = [];
+    const second = await executeRuns(plan.runs, { jobs: 1, ...quiet, launcher: fakeLauncher(again) });
+    expect(again.map((r) => [key(r), r.resume])).to.deep.equal([['nin-fc/1', false]]); // failed: start over
+    expect(second.map((o) => o.action)).to.deep.equal(['skipped', 'skipped', 'ran', 'skipped']);
+    expect(aggregate(plan).runs.every((r) => r.record.status === 'completed')).to.equal(true);
+  });
+
+  it('resumes an interrupted run that has a checkpoint, in place', async () => {
+    const spec = plan.runs[0];
+    writeFixtureRun(spec, { status: 'interrupted', epochs: [[0.5, 0.4, 1, 1.2]] });
+    fs.mkdirSync(path.join(spec.runDir, 'checkpoint'), { recursive: true });
+    fs.writeFileSync(path.join(spec.runDir, 'checkpoint', 'state.json'), '{}');
+    const calls: LaunchRequest[] = [];
+    await executeRuns([spec], { jobs: 1, ...quiet, launcher: fakeLauncher(calls) });
+    expect(calls.map((r) => r.resume)).to.deep.equal([true]);
+    expect(fs.existsSync(path.join(spec.runDir, 'checkpoint', 'state.json'))).to.equal(true); // not cleared
+  });
+
+  it('starts over (in an emptied folder) an interrupted run without a checkpoint or a run of another config', async () => {
+    const spec = plan.runs[1];
+    writeFixtureRun({ ...spec, configSha256: 'f'.repeat(64) }, { status: 'completed', error: 0.5 });
+    fs.writeFileSync(path.join(spec.runDir, 'leftover.txt'), 'x');
+    const calls: LaunchRequest[] = [];
+    await executeRuns([spec], { jobs: 1, ...quiet, launcher: async (req) => {
+      expect(fs.readdirSync(req.spec.runDir)).to.deep.equal([]); // the stale run's files are gone
+      return fakeLauncher(calls)(req);
+    } });
+    expect(calls.map((r) => r.resume)).to.deep.equal([false]);
+
+    writeFixtureRun(spec, { status: 'interrupted' }); // no checkpoint/
+    const again: LaunchRequest[] = [];
+    await executeRuns([spec], { jobs: 1, ...quiet, launcher: fakeLauncher(again) });
+    expect(again.map((r) => r.resume)).to.deep.equal([false]);
+  });
+
+  it('leaves a run locked by another compare alone', async () => {
+    const spec = plan.runs[2];
+    writeFixtureRun(spec, { status: 'running' });
+    const release = await lockfile.lock(spec.runDir, { realpath: false, lockfilePath: `${spec.runDir}.lock` });
+    try {
+      const calls: LaunchRequest[] = [];
+      const out = await executeRuns([spec], { jobs: 1, ...quiet, launcher: fakeLauncher(calls) });
+      expect(calls).to.have.length(0);
+      expect(out.map((o) => `${o.action}:${o.status}`)).to.deep.equal(['locked:running']);
+      expect(aggregate(plan).runs[2].record.status).to.equal('running'); // locked: really running
+    } finally {
+      await release();
+    }
+    expect(aggregate(plan).runs[2].record.status).to.equal('interrupted'); // nobody holds it: it died
+  });
+
+  it('records why a worker died before writing a summary', async () => {
+    const spec = plan.runs[3];
+    fs.rmSync(spec.runDir, { recursive: true, force: true });
+    const out = await executeRuns([spec], { jobs: 1, ...quiet, launcher: async () => ({ exitCode: 134, tail: 'line 1\nFATAL ERROR: heap out of memory\n' }) });
+    expect(out[0].status).to.equal('failed');
+    expect(out[0].error).to.equal('FATAL ERROR: heap out of memory');
+    const rec = aggregate(plan).runs[3].record;
+    expect([rec.status, rec.error]).to.deep.equal(['failed', 'FATAL ERROR: heap out of memory']);
+  });
+
+  it('runs N at once and no more', async () => {
+    fs.rmSync(plan.suiteDir, { recursive: true, force: true });
+    let active = 0;
+    let most = 0;
+    let openGate: () => void = () => {};
+    const gate = new Promise<void>((r) => (openGate = r));
+    const calls: LaunchRequest[] = [];
+    const inner = fakeLauncher(calls);
+    const out = await executeRuns(plan.runs, { jobs: 2, ...quiet, launcher: async (req) => {
+      active++;
+      most = Math.max(most, active);
+      if (active === 2) openGate();
+      await gate; // the first run waits until a second one is running beside it
+      const r = await inner(req);
+      active--;
+      return r;
+    } });
+    expect(most).to.equal(2);
+    expect(out.map((o) => o.status)).to.deep.equal(['completed', 'completed', 'completed', 'completed']);
+  });
+
+  it('starts no further run once stopped', async () => {
+    fs.rmSync(plan.suiteDir, { recursive: true, force: true });
+    const abort = new AbortController();
+    const calls: LaunchRequest[] = [];
+    const inner = fakeLauncher(calls);
+    const out = await executeRuns(plan.runs, { jobs: 1, ...quiet, signal: abort.signal, launcher: async (req) => {
+      abort.abort();
+      return inner(req);
+    } });
+    expect(calls).to.have.length(1);
+    expect(out).to.have.length(1);
+  });
+});
