@@ -21,6 +21,14 @@ const IDX_DATASETS = {
   },
 } as const;
 
+/**
+ * Folder for derived data worth keeping between runs (fitted ZCA matrices): `.cache` inside the dataset folder.
+ * Pass it as fitPreprocessor's `cacheDir`.
+ */
+export function dataCacheDir(cfg: Pick<DataConfig, 'dir'>, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(resolveDataDir(cfg.dir, env), '.cache');
+}
+
 /** Test seams: download sources, environment and the system Fashion-MNIST folder. */
 export interface LoadOptions {
   sources?: Partial<DataSources>;

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { defaultConfig } from '../../src/config/schema.js';
 import { UserError } from '../../src/errors.js';
 import { parseCifar, readCifar } from '../../src/data/cifar.js';
-import { loadDataset } from '../../src/data/registry.js';
+import { dataCacheDir, loadDataset } from '../../src/data/registry.js';
 import { makeCifarRecords, removeDir, SHARED_CIFAR_SUBSET, tempDir } from './helpers.js';
 
 const cfg = (over: object) => ({ ...defaultConfig().data, download: false, ...over });
@@ -102,6 +102,8 @@ describe('data/cifar', () => {
       env: { GAPLAB_DATA_DIR: dir },
     });
     expect(ds.train.n).to.equal(2);
+    expect(dataCacheDir({ dir: 'data' }, { GAPLAB_DATA_DIR: dir })).to.equal(path.join(dir, '.cache'));
+    expect(dataCacheDir({ dir: '/x/data' }, {})).to.equal('/x/data/.cache');
   });
 
   describe('rejects broken input with a UserError naming the file', () => {
