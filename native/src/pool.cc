@@ -1,8 +1,9 @@
 // 2-D max and average pooling on NHWC buffers, forward and backward, with tfjs's cpu semantics: max picks the
-// first maximum in window order (its gradient goes there), average divides by the in-bounds count forward and by
+// first maximum in window order (its gradient goes there, found from the forward output), average divides by the in-bounds count forward and by
 // the full window size backward (as tfjs's cpu AvgPoolGrad does). Channels are the contiguous inner loop.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "common.h"
@@ -87,33 +88,40 @@ void avgForward(const PoolShape& s, const float* x, float* y) {
   });
 }
 
-/** Max pool backward: recomputes each window's first argmax from x and adds dy there. */
-void maxBackward(const PoolShape& s, const float* dy, const float* x, float* dx) {
+/** Max pool backward given the forward output y: each window's gradient goes to the first pixel (in window order)
+ *  equal to its maximum, which is the pixel the forward pass picked. Branch-free so the channel loop vectorizes. */
+void maxBackward(const PoolShape& s, const float* dy, const float* x, const float* y, float* dx) {
   forTasks(s, [&](int64_t n, int64_t c0, int64_t c1) {
     const int64_t w = c1 - c0;
     const float* xn = x + n * s.ih * s.iw * s.c;
     float* dxn = dx + n * s.ih * s.iw * s.c;
     for (int64_t p = 0; p < s.ih * s.iw; p++) std::fill(dxn + p * s.c + c0, dxn + p * s.c + c1, 0.f);
-    float best[kChanBlock];
-    int64_t arg[kChanBlock];
+    float rem[kChanBlock];  // gradient not yet deposited, per channel
     for (int64_t oy = 0; oy < s.oh; oy++)
       for (int64_t ox = 0; ox < s.ow; ox++) {
-        std::fill(best, best + w, -std::numeric_limits<float>::infinity());
-        std::fill(arg, arg + w, int64_t{-1});
+        const int64_t o = ((n * s.oh + oy) * s.ow + ox) * s.c + c0;
+        const float* ym = y + o;
+        std::copy(dy + o, dy + o + w, rem);
         const Window win = window(s, oy, ox);
         for (int64_t r = win.r0; r < win.r1; r++)
           for (int64_t q = win.c0; q < win.c1; q++) {
-            const int64_t pix = r * s.iw + q;
-            const float* px = xn + pix * s.c + c0;
-            for (int64_t k = 0; k < w; k++)
-              if (px[k] > best[k]) {
-                best[k] = px[k];
-                arg[k] = pix;
-              }
+            const float* __restrict px = xn + (r * s.iw + q) * s.c + c0;
+            float* __restrict d = dxn + (r * s.iw + q) * s.c + c0;
+            const float* __restrict ymr = ym;
+            float* __restrict rr = rem;
+            // Bit masks rather than a branch or a select: this loop vectorizes (and inf/NaN gradients stay exact).
+            for (int64_t k = 0; k < w; k++) {
+              const uint32_t hit = 0u - static_cast<uint32_t>(px[k] == ymr[k]);
+              uint32_t g;
+              std::memcpy(&g, &rr[k], 4);
+              const uint32_t take = g & hit, keep = g & ~hit;
+              float t, kf;
+              std::memcpy(&t, &take, 4);
+              std::memcpy(&kf, &keep, 4);
+              d[k] += t;
+              rr[k] = kf;
+            }
           }
-        const float* g = dy + ((n * s.oh + oy) * s.ow + ox) * s.c + c0;
-        for (int64_t k = 0; k < w; k++)
-          if (arg[k] >= 0) dxn[arg[k] * s.c + c0 + k] += g[k];
       }
   });
 }
@@ -151,17 +159,19 @@ Napi::Value PoolForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-/** poolBackward(kind, shape, dy, x (max only, else null), dx). */
+/** poolBackward(kind, shape, dy, x (max only, else null), y (max only: the forward output), dx). */
 Napi::Value PoolBackward(const Napi::CallbackInfo& info) {
   const int64_t kind = intArg(info, 0, "kind");
   const PoolShape s = parsePool(intsArg(info, 1, kPoolParams, "shape"));
-  const F32 dy = f32Arg(info, 2, "dy"), x = f32OptArg(info, 3, "x"), dx = f32Arg(info, 4, "dx");
+  const F32 dy = f32Arg(info, 2, "dy"), x = f32OptArg(info, 3, "x"), y = f32OptArg(info, 4, "y");
+  const F32 dx = f32Arg(info, 5, "dx");
   require(kind == 0 || kind == 1, "pool: kind must be 0 (max) or 1 (avg)");
   requireLen(dy, s.n * s.oh * s.ow * s.c, "dy");
   requireLen(dx, s.n * s.ih * s.iw * s.c, "dx");
   if (kind == 0) {
     requireLen(x, s.n * s.ih * s.iw * s.c, "x");
-    maxBackward(s, dy.data, x.data, dx.data);
+    requireLen(y, s.n * s.oh * s.ow * s.c, "y");
+    maxBackward(s, dy.data, x.data, y.data, dx.data);
   } else {
     avgBackward(s, dy.data, dx.data);
   }

@@ -26,7 +26,9 @@ export interface NativeAddon {
   fill(y: Float32Array, value: number): void;
   /** kind 0 = max, 1 = avg; shape: [n, ih, iw, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. */
   poolForward(kind: number, shape: Int32Array, x: Float32Array, y: Float32Array): void;
-  poolBackward(kind: number, shape: Int32Array, dy: Float32Array, x: Float32Array | null, dx: Float32Array): void;
+  /** x and y (the forward output) for max pooling, null for average. */
+  poolBackward(kind: number, shape: Int32Array, dy: Float32Array, x: Float32Array | null, y: Float32Array | null,
+    dx: Float32Array): void;
   /** dims: [batchA, batchB, m, n, k, transposeA, transposeB]. */
   matmul(a: Float32Array, b: Float32Array, y: Float32Array, dims: Int32Array, bias: Float32Array | null,
     activation: number, alpha: number): void;

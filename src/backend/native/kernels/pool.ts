@@ -46,13 +46,16 @@ function poolBackward(kind: keyof typeof KIND): NativeKernel {
   return {
     kernelName: kind === 'max' ? 'MaxPoolGrad' : 'AvgPoolGrad',
     impl: (inputs, backend: NativeBackend, attrs): TensorInfo | undefined => {
-      const dy = input(inputs, 'dy'), x = input(inputs, 'input');
+      const dy = input(inputs, 'dy'), x = input(inputs, 'input'), y = input(inputs, 'output');
       const dyv = dy && backend.f32(dy);
       const xv = x && backend.f32(x);
       const geo = x && poolShape(x.shape, attrs);
       if (!dy || !dyv || !x || !xv || !geo || sizeOf(dy.shape) !== sizeOf(geo.info.outShape)) return undefined;
+      // Max: the forward output tells which pixel won each window.
+      const yv = kind === 'max' ? y && backend.f32(y) : null;
+      if (yv === undefined || (yv && yv.length !== dyv.length)) return undefined;
       const dx = backend.allocFloat32(xv.length);
-      backend.addon.poolBackward(KIND[kind], geo.shape, dyv, kind === 'max' ? xv : null, dx);
+      backend.addon.poolBackward(KIND[kind], geo.shape, dyv, kind === 'max' ? xv : null, yv, dx);
       return backend.makeOutput32(x.shape.slice(), dx);
     },
   };

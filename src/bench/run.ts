@@ -1,0 +1,115 @@
+// Orchestrates `npm run bench`: one child process per (batch, head, backend), the PyTorch peer beside each, a report.
+import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+import { nativeAvailable } from '../backend/select.js';
+import { formatTable, writeResults } from './report.js';
+import { runTorch } from './torch.js';
+import type { BenchHead, BenchJob, BenchResult, BenchRow } from './types.js';
+
+export interface BenchOptions {
+  /** Backends to measure; undefined = every fast one available (native, tensorflow). */
+  backends?: BenchJob['backend'][];
+  heads: BenchHead[];
+  batches: number[];
+  steps: number;
+  warmup: number;
+  /** Timed steps on the pure-JS cpu backend (about 30 minutes each for NIN at batch 64). */
+  cpuSteps: number;
+  threads: number;
+  seed: number;
+  vsPytorch: boolean;
+  python: string;
+  torchScript: string;
+  outDir: string;
+}
+
+/** tfjs-node(-gpu) is an optional dependency: measure 'tensorflow' only where one resolves. */
+function tensorflowInstalled(): boolean {
+  const require = createRequire(import.meta.url);
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      require.resolve(pkg);
+      return true;
+    } catch {
+      // not installed
+    }
+  }
+  return false;
+}
+
+export function defaultBackends(): BenchJob['backend'][] {
+  const list: BenchJob['backend'][] = [];
+  if (nativeAvailable()) list.push('native');
+  if (tensorflowInstalled()) list.push('tensorflow');
+  return list;
+}
+
+/** Runs one job in a fresh Node process (its own peak RSS, no state shared with other backends). */
+function runJob(job: BenchJob): Promise<BenchResult> {
+  const worker = fileURLToPath(new URL('../cli/bench-worker.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = fork(worker, [JSON.stringify(job)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let result: BenchResult | undefined, failure: string | undefined, stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('message', (m: { result?: BenchResult; error?: string }) => {
+      result = m.result;
+      failure = m.error;
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (result) resolve(result);
+      else reject(new Error(failure ?? `worker exited ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+  });
+}
+
+/** Runs every job, prints the table through `log`, writes the JSON/CSV files; returns the rows. */
+export async function runBench(o: BenchOptions, log: (line: string) => void): Promise<BenchRow[]> {
+  const backends = o.backends ?? defaultBackends();
+  if (backends.length === 0) log('no fast backend available (build the native addon: npm run build:native); nothing to measure');
+  const rows: BenchRow[] = [];
+  const load = loadavg()[0]!;
+  if (load > 0.5) log(`note: load average ${load.toFixed(2)} before start: other processes will slow every engine measured`);
+  for (const batch of o.batches) {
+    for (const head of o.heads) {
+      for (const backend of backends) {
+        const cpu = backend === 'cpu';
+        const job: BenchJob = {
+          backend, head, batch, threads: o.threads, seed: o.seed,
+          steps: cpu ? o.cpuSteps : o.steps, warmup: cpu ? 0 : o.warmup,
+        };
+        log(`measuring ${backend} ${head} batch ${batch} (${job.warmup} warm-up + ${job.steps} steps)...`);
+        const row: BenchRow = { job };
+        try {
+          row.result = await runJob(job);
+        } catch (e) {
+          row.error = e instanceof Error ? e.message : String(e);
+        }
+        if (o.vsPytorch) {
+          try {
+            row.torch = await runTorch({ python: o.python, script: o.torchScript, head, batch, steps: o.steps, warmup: o.warmup, threads: o.threads });
+          } catch (e) {
+            row.torchError = e instanceof Error ? e.message : String(e);
+          }
+        }
+        rows.push(row);
+      }
+    }
+  }
+  log('');
+  log(formatTable(rows));
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const files = writeResults(o.outDir, stamp, rows, {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    loadAverageAtStart: load,
+    options: o,
+  });
+  log(`\nwrote ${files.json} and ${files.csv}`);
+  return rows;
+}

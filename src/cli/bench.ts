@@ -1,0 +1,52 @@
+// npm run bench [-- --vs-pytorch --batch 64 128 ...]: NIN training/inference throughput per backend (see src/bench/run.ts).
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+
+import { runBench } from '../bench/run.js';
+import { BENCH_HEADS, type BenchHead, type BenchJob } from '../bench/types.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+const argv = await yargs(hideBin(process.argv))
+  .scriptName('bench')
+  .strict()
+  .option('backend', { type: 'string', array: true, choices: ['native', 'tensorflow', 'cpu'], describe: 'backends to measure (default: native and tensorflow where available; cpu only on request)' })
+  .option('head', { type: 'string', array: true, choices: BENCH_HEADS, default: [...BENCH_HEADS] })
+  .option('batch', { type: 'number', array: true, default: [64], describe: 'batch sizes, e.g. --batch 64 128' })
+  .option('steps', { type: 'number', default: 20, describe: 'timed steps (median reported)' })
+  .option('warmup', { type: 'number', default: 3 })
+  .option('cpu-steps', { type: 'number', default: 1, describe: 'timed steps on the cpu backend (~30 min each at batch 64), no warm-up' })
+  .option('threads', { type: 'number', default: 2, describe: 'threads for native and PyTorch (0 = one per core)' })
+  .option('seed', { type: 'number', default: 1 })
+  .option('vs-pytorch', { type: 'boolean', default: false, describe: 'also run the PyTorch peer with the same head, batch and threads' })
+  .option('python', { type: 'string', default: '/usr/bin/python3' })
+  .option('torch-script', { type: 'string', default: '../shared/bench/torch_nin_bench.py', describe: 'relative to the repository' })
+  .option('out', { type: 'string', default: 'experiments/bench', describe: 'folder for bench-<timestamp>.json and .csv (relative to the repository)' })
+  .check((a) => {
+    if (a.batch.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batch takes positive integers');
+    if (!Number.isInteger(a.steps) || a.steps < 1 || !Number.isInteger(a.warmup) || a.warmup < 0) throw new Error('--steps >= 1, --warmup >= 0');
+    if (!Number.isInteger(a.threads) || a.threads < 0) throw new Error('--threads takes an integer >= 0');
+    return true;
+  })
+  .help()
+  .parse();
+
+await runBench(
+  {
+    backends: argv.backend as BenchJob['backend'][] | undefined,
+    heads: argv.head as BenchHead[],
+    batches: argv.batch,
+    steps: argv.steps,
+    warmup: argv.warmup,
+    cpuSteps: argv['cpu-steps'],
+    threads: argv.threads,
+    seed: argv.seed,
+    vsPytorch: argv['vs-pytorch'],
+    python: argv.python,
+    torchScript: resolve(repo, argv['torch-script']),
+    outDir: resolve(repo, argv.out),
+  },
+  (line) => process.stdout.write(`${line}\n`),
+);
