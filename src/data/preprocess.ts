@@ -173,7 +173,7 @@ function fitGcnZca(train: ImageSet, opts: FitOptions): GcnZcaPreprocessor {
   log(`gcn-zca: fitting ZCA on ${m} images of ${d} values (a ${d}x${d} eigendecomposition; minutes for CIFAR)`);
   const x = new Float64Array(m * d);
   indices.forEach((i, k) => gcn(train.images, i * d, d, params, x, k * d));
-  const { mean, whitening } = fitZca(x, m, d, params.filterBias);
+  const { mean, whitening } = fitZca(x, m, d, params.filterBias, log);
   log(`gcn-zca: fitted in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (opts.cacheDir) {
     const file = saveZcaCache(opts.cacheDir, key, mean, whitening);

@@ -37,13 +37,26 @@ export function gcn(src: Uint8Array, offset: number, d: number, p: GcnZcaParams,
  * V, lambda are the eigenvectors/values of the covariance X^T X / m. Cost: m d^2 / 2 for the covariance,
  * about 10 d^3 for the eigendecomposition (ml-matrix) and d^3 / 2 for W.
  */
-export function fitZca(x: Float64Array, m: number, d: number, filterBias: number): { mean: Float32Array; whitening: Float32Array } {
+export function fitZca(
+  x: Float64Array,
+  m: number,
+  d: number,
+  filterBias: number,
+  log: (line: string) => void = () => {},
+): { mean: Float32Array; whitening: Float32Array } {
+  let t = Date.now();
+  const lap = (what: string) => {
+    log(`gcn-zca: ${what} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    t = Date.now();
+  };
   const mean = new Float64Array(d);
   for (let i = 0; i < m; i++) for (let k = 0; k < d; k++) mean[k] += x[i * d + k];
   for (let k = 0; k < d; k++) mean[k] /= m;
   for (let i = 0; i < m; i++) for (let k = 0; k < d; k++) x[i * d + k] -= mean[k];
   const cov = covariance(x, m, d);
+  lap(`covariance of ${m} samples`);
   const eig = new EigenvalueDecomposition(Matrix.from1DArray(d, d, cov), { assumeSymmetric: true });
+  lap(`eigendecomposition (${d}x${d})`);
   const values = eig.realEigenvalues;
   const vectors = eig.eigenvectorMatrix.to2DArray(); // row i = coordinate i of every eigenvector
   // U = V diag((lambda + bias)^(-1/4)), so W = U U^T; clamp tiny negative eigenvalues from rounding.
@@ -63,6 +76,7 @@ export function fitZca(x: Float64Array, m: number, d: number, filterBias: number
       w[j * d + i] = s;
     }
   }
+  lap('whitening matrix');
   return { mean: Float32Array.from(mean), whitening: w };
 }
 
