@@ -1,4 +1,5 @@
 // Built-in generated dataset: one shape per image on a cluttered background, random colour/position/scale, with its box.
+import { UserError } from '../errors.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import type { DataConfig } from '../config/schema.js';
 import { SHAPES, type PatternParams } from './shapes.js';
@@ -235,8 +236,20 @@ export function generateSynthetic(opts: SyntheticOptions): ImageSet {
   return { images, labels, n, height: s, width: s, channels: 3, boxes };
 }
 
+/** Largest generated set, in bytes of uint8 pixels (keeps a typo in the config from exhausting memory). */
+export const MAX_SYNTHETIC_BYTES = 2 * 2 ** 30;
+
 /** The `synthetic` dataset of a config: train and test from disjoint seed streams. */
 export function syntheticDataset(cfg: DataConfig['synthetic'], seed: number): Dataset {
+  for (const key of ['trainSize', 'testSize'] as const) {
+    const bytes = cfg[key] * cfg.imageSize * cfg.imageSize * 3;
+    if (bytes > MAX_SYNTHETIC_BYTES) {
+      throw new UserError(
+        `data.synthetic.${key}: ${cfg[key]} images of ${cfg.imageSize}x${cfg.imageSize}x3 need ${(bytes / 2 ** 30).toFixed(1)} GiB; ` +
+          `at most ${MAX_SYNTHETIC_BYTES / 2 ** 30} GiB per set (lower ${key} or data.synthetic.imageSize)`,
+      );
+    }
+  }
   const common = { classes: cfg.classes, size: cfg.imageSize, seed };
   return {
     name: 'synthetic',

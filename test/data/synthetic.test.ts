@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { defaultConfig } from '../../src/config/schema.js';
+import { UserError } from '../../src/errors.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { generateSynthetic, SYNTHETIC_CLASS_NAMES } from '../../src/data/synthetic.js';
 
@@ -81,5 +82,16 @@ describe('data/synthetic', () => {
     expect(ds.classNames).to.deep.equal(['disc', 'square', 'triangle', 'cross']);
     expect([ds.train.n, ds.test.n, ds.train.height, ds.train.channels]).to.deep.equal([30, 12, 16, 3]);
     expect(ds.train.boxes?.length).to.equal(120);
+  });
+
+  it('refuses sizes that would not fit in memory, naming the key', async () => {
+    const data = { ...defaultConfig().data, synthetic: { classes: 4, trainSize: 10_000_000, testSize: 12, imageSize: 32 } };
+    await loadDataset(data, 3).then(
+      () => expect.fail('expected a UserError'),
+      (e: Error) => {
+        expect(e).to.be.instanceOf(UserError);
+        expect(e.message).to.contain('data.synthetic.trainSize').and.contain('GiB');
+      },
+    );
   });
 });
