@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
+import { loadAddon } from '../../src/backend/native/addon.js';
 import type { NativeBackend } from '../../src/backend/native/backend.js';
 import { nativeCount, nativeReady, randomArray } from './helpers.js';
 
@@ -51,6 +52,8 @@ interface Run {
   losses: number[];
   tensorsAfterStep: number[];
   pooledBuffersAfterStep: number[];
+  /** oneDNN primitives cached by the addon (native memory that must not grow per step). */
+  convPlansAfterStep: number[];
 }
 
 function train(backend: string, head: Head, steps: number): Run {
@@ -59,7 +62,7 @@ function train(backend: string, head: Head, steps: number): Run {
   const opt = tf.train.momentum(0.05, 0.9);
   const x = tf.tensor4d(randomArray(4 * 12 * 12 * 3, 1), [4, 12, 12, 3]);
   const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 3, 1, 4], 'int32'), 5));
-  const run: Run = { losses: [], tensorsAfterStep: [], pooledBuffersAfterStep: [] };
+  const run: Run = { losses: [], tensorsAfterStep: [], pooledBuffersAfterStep: [], convPlansAfterStep: [] };
   for (let i = 0; i < steps; i++) {
     const loss = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(
@@ -72,6 +75,7 @@ function train(backend: string, head: Head, steps: number): Run {
     run.tensorsAfterStep.push(tf.memory().numTensors);
     const b = tf.backend();
     run.pooledBuffersAfterStep.push('pooled' in b ? (b as NativeBackend).pooled().buffers : 0);
+    run.convPlansAfterStep.push(loadAddon()?.convCacheSize() ?? 0);
   }
   tf.dispose([x, y]);
   opt.dispose();
@@ -96,6 +100,7 @@ describe('native backend: training matches cpu', function () {
       expect(cpu.losses[2]).to.be.lessThan(cpu.losses[0]!);
       expect(native.tensorsAfterStep[3]).to.equal(native.tensorsAfterStep[1]);
       expect(native.pooledBuffersAfterStep[3]).to.equal(native.pooledBuffersAfterStep[2]);
+      expect(native.convPlansAfterStep[3]).to.equal(native.convPlansAfterStep[1]);
       // tfjs 4.22's MomentumOptimizer.dispose() leaves its learning-rate scalar: one tensor per run, not ours.
       expect(tf.memory().numTensors).to.equal(start + 2);
       if (head === 'residual-bn') expect(nativeCount('GaplabBatchNormGrad')).to.be.greaterThan(0);

@@ -43,6 +43,7 @@ export class NativeBackend extends MathBackendCPU {
     const reused = free?.pop();
     if (reused) {
       this.pooledBytes -= reused.byteLength;
+      this.touch(n, free!);
       return reused;
     }
     const fresh = new Float32Array(n);
@@ -113,14 +114,34 @@ export class NativeBackend extends MathBackendCPU {
     this.liveRefs.set(buf, refs);
     if (refs > 0) return;
     this.liveRefs.delete(buf);
-    if (this.pooledBytes + full.byteLength > this.maxPooledBytes) {
+    if (full.byteLength > this.maxPooledBytes) {
       this.owned.delete(buf);
       return;
     }
-    let list = this.pool.get(full.length);
-    if (!list) this.pool.set(full.length, (list = []));
+    const list = this.pool.get(full.length) ?? [];
     list.push(full);
     this.pooledBytes += full.byteLength;
+    this.touch(full.length, list);
+    this.evict();
+  }
+
+  /** Marks a size as most recently used (a Map iterates in insertion order). */
+  private touch(n: number, list: Float32Array[]): void {
+    this.pool.delete(n);
+    this.pool.set(n, list);
+  }
+
+  /** Over the cap, drops buffers of the sizes used least recently (shapes from an earlier phase, e.g. another batch size). */
+  private evict(): void {
+    for (const [n, list] of this.pool) {
+      if (this.pooledBytes <= this.maxPooledBytes) return;
+      while (list.length > 0 && this.pooledBytes > this.maxPooledBytes) {
+        const dropped = list.shift()!;
+        this.owned.delete(dropped.buffer);
+        this.pooledBytes -= dropped.byteLength;
+      }
+      if (list.length === 0) this.pool.delete(n);
+    }
   }
 
   private expose(values: BackendValues | undefined): void {
