@@ -134,6 +134,10 @@ async function executeOne(spec: RunSpec, opts: ExecuteOptions, launcher: RunLaun
       opts.log(`${tag} ${describe(spec)}: completed in ${seconds().toFixed(1)} s` + (err !== undefined ? `, test error ${(100 * err).toFixed(2)}%` : ''));
       return { spec, action: 'ran', status, seconds: seconds() };
     }
+    if (status === 'interrupted') {
+      opts.warn(`${tag} ${describe(spec)}: interrupted after ${summary?.epochsRun ?? 0} epochs (checkpoint kept; the next compare resumes it)`);
+      return { spec, action: 'ran', status, ...(summary?.stopReason ? { error: summary.stopReason } : {}), seconds: seconds() };
+    }
     const error = summary?.error ?? (result.tail.split('\n').filter((l) => l.trim()).at(-1) || `worker exited with code ${result.exitCode}`);
     const shown = status === 'completed' || status === 'running' || status === 'missing' ? 'failed' : status;
     // The worker died without recording why (killed, crashed on start): keep the reason beside its summary.

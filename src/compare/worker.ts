@@ -26,11 +26,14 @@ export async function runWorker(log: (l: string) => void, warn: (l: string) => v
   const config = validateConfig(req.config as Record<string, unknown>, `worker request for ${req.runDir}`);
   const abort = new AbortController();
   const stop = (sig: string) => {
+    if (abort.signal.aborted) return; // Ctrl-C reaches the worker directly and through the parent: stop once
     warn(`${sig}: stopping after this batch (checkpoint kept; the next compare resumes)`);
     abort.abort();
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // Persistent listeners, not once(): signal-exit (used by write-file-atomic) re-raises a signal that has no other
+  // listener left, which would kill the worker before it writes its checkpoint.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   const summary = await runTraining(config, { log, warn, runDir: req.runDir, live: false, resume: req.resume, signal: abort.signal });
   return summary.status === 'completed' ? 0 : 1;
 }

@@ -5,6 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
 import { compare } from '../../src/compare/compare.js';
+import { planSuite } from '../../src/compare/plan.js';
+import { loadSuite } from '../../src/compare/suite.js';
 import { mean, std } from '../../src/compare/stats.js';
 import { TINY, tmpDir, writeSuite } from './helpers.js';
 
@@ -67,6 +69,35 @@ describe('compare end to end', function () {
     const again = await compare({ suite, jobs: 2, log, warn: log, noReport: true });
     expect(again.outcomes.map((o) => o.action)).to.deep.equal(['skipped', 'skipped', 'skipped', 'skipped']);
     expect(fs.readFileSync(path.join(out, 'runs.csv'), 'utf8')).to.equal(before); // same runs, same rows
+  });
+
+  it('stops a run with a checkpoint when asked, and the next compare resumes it', async () => {
+    lines.length = 0;
+    const suiteFile = writeSuite(dir, 'resume', {
+      base: 'quick.yaml', matrix: { body: ['nin'], head: ['gap'] }, seeds: [3], outputDir: path.join(dir, 'out'),
+      overrides: { ...TINY, train: { ...TINY.train, epochs: 6 } },
+    });
+    const runDir = planSuite(loadSuite(suiteFile)).runs[0].runDir;
+    const abort = new AbortController();
+    // Ask the run to stop once its first epoch is in metrics.csv (the worker then checkpoints after its current batch).
+    const watch = setInterval(() => {
+      const f = path.join(runDir, 'metrics.csv');
+      if (fs.existsSync(f) && fs.readFileSync(f, 'utf8').trim().split('\n').length >= 2) abort.abort();
+    }, 50);
+    let first: Awaited<ReturnType<typeof compare>>;
+    try {
+      first = await compare({ suite: suiteFile, log, warn: log, noReport: true, signal: abort.signal });
+    } finally {
+      clearInterval(watch);
+    }
+    expect(first.outcomes.map((o) => o.status), lines.join('\n')).to.deep.equal(['interrupted']);
+    expect(fs.existsSync(path.join(runDir, 'checkpoint', 'state.json'))).to.equal(true);
+
+    const second = await compare({ suite: suiteFile, log, warn: log, noReport: true });
+    expect(second.outcomes.map((o) => `${o.action}:${o.status}`)).to.deep.equal(['ran:completed']);
+    expect(fs.readFileSync(path.join(runDir, 'train.log'), 'utf8')).to.match(/resuming at epoch/);
+    const epochs = (parse(fs.readFileSync(path.join(runDir, 'metrics.csv'), 'utf8'), { columns: true }) as Row[]).map((r) => Number(r.epoch));
+    expect(epochs).to.deep.equal([1, 2, 3, 4, 5, 6]); // every epoch once: resumed, not restarted
   });
 
   it('reports a failing run and goes on with the others', async () => {
