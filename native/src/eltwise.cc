@@ -1,6 +1,6 @@
 // Memory-bound kernels as OpenMP loops: unary maps, broadcasting binary maps, and reductions over a contiguous
-// range of axes. Shapes arrive pre-flattened by JS: binary ops see the output as [outer, inner]; reductions see
-// the input as [outer, reduced, inner].
+// range of axes. Shapes arrive pre-flattened by JS: binary ops see the output as [d0, d1, d2] with per-operand
+// strides; reductions see the input as [outer, reduced, inner].
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -102,20 +102,20 @@ inline float binaryOp(float a, float b) {
   return a;
 }
 
-/** Operand broadcast modes over the [outer, inner] output: full, repeated per row ([inner]), one value per
- *  row ([outer]), or a scalar. AI/BI say whether the operand advances with the inner index. */
-enum Mode { kFull = 0, kRow = 1, kCol = 2, kScalar = 3 };
-
+/** y[i0, i1, i2] = op(a[i0*as0 + i1*as1 + i2*AI], b[i0*bs0 + i1*bs1 + i2*BI]) over an output of [d0, d1, d2]:
+ *  JS collapses any NHWC broadcast (bias [C], per-image [N,1,1,C], scalar, ...) to at most three such dims. */
 template <int Op, int AI, int BI>
-void binaryLoop(const float* a, int64_t ao, const float* b, int64_t bo, float* y, int64_t outer, int64_t inner) {
-  parallelFor(outer * inner, kGrain, [=](int64_t lo, int64_t hi) {
+void binaryLoop(const float* a, int64_t as0, int64_t as1, const float* b, int64_t bs0, int64_t bs1, float* y,
+                int64_t d0, int64_t d1, int64_t d2) {
+  parallelFor(d0 * d1 * d2, kGrain, [=](int64_t lo, int64_t hi) {
     int64_t idx = lo;
     while (idx < hi) {
-      const int64_t o = idx / inner, i0 = idx % inner;
-      const int64_t i1 = std::min(inner, i0 + (hi - idx));
-      const float* ar = a + o * ao;
-      const float* br = b + o * bo;
-      float* yr = y + o * inner;
+      const int64_t row = idx / d2, i0 = idx % d2;
+      const int64_t i1 = std::min(d2, i0 + (hi - idx));
+      const int64_t r0 = row / d1, r1 = row % d1;
+      const float* ar = a + r0 * as0 + r1 * as1;
+      const float* br = b + r0 * bs0 + r1 * bs1;
+      float* yr = y + row * d2;
       for (int64_t i = i0; i < i1; i++) yr[i] = binaryOp<Op>(ar[AI * i], br[BI * i]);
       idx += i1 - i0;
     }
@@ -123,49 +123,44 @@ void binaryLoop(const float* a, int64_t ao, const float* b, int64_t bo, float* y
 }
 
 template <int Op>
-void binaryModes(int am, const float* a, int bm, const float* b, float* y, int64_t outer, int64_t inner) {
-  // Per-row stride of each operand, and whether it advances along the row.
-  const int64_t ao = am == kFull ? inner : (am == kCol ? 1 : 0);
-  const int64_t bo = bm == kFull ? inner : (bm == kCol ? 1 : 0);
-  const bool ai = am == kFull || am == kRow, bi = bm == kFull || bm == kRow;
-  if (ai && bi) binaryLoop<Op, 1, 1>(a, ao, b, bo, y, outer, inner);
-  else if (ai) binaryLoop<Op, 1, 0>(a, ao, b, bo, y, outer, inner);
-  else if (bi) binaryLoop<Op, 0, 1>(a, ao, b, bo, y, outer, inner);
-  else binaryLoop<Op, 0, 0>(a, ao, b, bo, y, outer, inner);
+void binaryStrided(const float* a, const int64_t* as, const float* b, const int64_t* bs, float* y, int64_t d0,
+                   int64_t d1, int64_t d2) {
+  if (as[2] && bs[2]) binaryLoop<Op, 1, 1>(a, as[0], as[1], b, bs[0], bs[1], y, d0, d1, d2);
+  else if (as[2]) binaryLoop<Op, 1, 0>(a, as[0], as[1], b, bs[0], bs[1], y, d0, d1, d2);
+  else if (bs[2]) binaryLoop<Op, 0, 1>(a, as[0], as[1], b, bs[0], bs[1], y, d0, d1, d2);
+  else binaryLoop<Op, 0, 0>(a, as[0], as[1], b, bs[0], bs[1], y, d0, d1, d2);
 }
 
 template <int... Ops>
-void binaryDispatch(int op, int am, const float* a, int bm, const float* b, float* y, int64_t outer, int64_t inner,
-                    std::integer_sequence<int, Ops...>) {
-  ((op == Ops ? (binaryModes<Ops>(am, a, bm, b, y, outer, inner), true) : false) || ...);
+void binaryDispatch(int op, const float* a, const int64_t* as, const float* b, const int64_t* bs, float* y, int64_t d0,
+                    int64_t d1, int64_t d2, std::integer_sequence<int, Ops...>) {
+  ((op == Ops ? (binaryStrided<Ops>(a, as, b, bs, y, d0, d1, d2), true) : false) || ...);
 }
 
-int64_t modeLen(int64_t mode, int64_t outer, int64_t inner) {
-  switch (mode) {
-    case kFull: return outer * inner;
-    case kRow: return inner;
-    case kCol: return outer;
-    default: return 1;
-  }
+/** Checks an operand's strides against the output dims: the last stride is 0 or 1, others >= 0, and every index
+ *  stays inside the array. */
+void checkStrides(const F32& v, const std::vector<int64_t>& st, int64_t d0, int64_t d1, int64_t d2, const char* name) {
+  require(st[0] >= 0 && st[1] >= 0 && (st[2] == 0 || st[2] == 1), std::string("binary: bad strides for ") + name);
+  const int64_t last = (d0 - 1) * st[0] + (d1 - 1) * st[1] + (d2 - 1) * st[2];
+  require(v.data != nullptr && last < static_cast<int64_t>(v.len), std::string("binary: ") + name + " is too short");
 }
 
-/** binary(op, a, aMode, b, bMode, y, outer, inner): y[o, i] = op(a(o, i), b(o, i)); y may alias a full operand. */
+/** binary(op, a, aStrides Int32Array[3], b, bStrides Int32Array[3], y, dims Int32Array[3]); y may alias a full operand. */
 Napi::Value BinaryFn(const Napi::CallbackInfo& info) {
   const int64_t op = intArg(info, 0, "op");
   const F32 a = f32Arg(info, 1, "a");
-  const int64_t am = intArg(info, 2, "aMode");
+  const std::vector<int64_t> as = intsArg(info, 2, 3, "aStrides");
   const F32 b = f32Arg(info, 3, "b");
-  const int64_t bm = intArg(info, 4, "bMode");
+  const std::vector<int64_t> bs = intsArg(info, 4, 3, "bStrides");
   const F32 y = f32Arg(info, 5, "y");
-  const int64_t outer = intArg(info, 6, "outer"), inner = intArg(info, 7, "inner");
+  const std::vector<int64_t> d = intsArg(info, 6, 3, "dims");
   require(op >= 0 && op < kBinaryCount, "binary: unknown op");
-  require(am >= kFull && am <= kScalar && bm >= kFull && bm <= kScalar, "binary: unknown broadcast mode");
-  require(outer >= 0 && inner >= 1, "binary: bad shape");
-  requireLen(a, modeLen(am, outer, inner), "a");
-  requireLen(b, modeLen(bm, outer, inner), "b");
-  requireLen(y, outer * inner, "y");
-  binaryDispatch(static_cast<int>(op), static_cast<int>(am), a.data, static_cast<int>(bm), b.data, y.data, outer,
-                 inner, std::make_integer_sequence<int, kBinaryCount>{});
+  require(d[0] >= 1 && d[1] >= 1 && d[2] >= 1, "binary: dims must be >= 1");
+  checkStrides(a, as, d[0], d[1], d[2], "a");
+  checkStrides(b, bs, d[0], d[1], d[2], "b");
+  requireLen(y, d[0] * d[1] * d[2], "y");
+  binaryDispatch(static_cast<int>(op), a.data, as.data(), b.data, bs.data(), y.data, d[0], d[1], d[2],
+                 std::make_integer_sequence<int, kBinaryCount>{});
   return info.Env().Undefined();
 }
 

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../backend/select.js';
 import { defaultConfig } from '../config/schema.js';
 import { buildModel, logitsModel } from '../models/registry.js';
+import { profileStep } from './profile.js';
 import type { BenchJob, BenchResult } from './types.js';
 
 const INPUT: [number, number, number] = [32, 32, 3];
@@ -58,6 +59,7 @@ export async function measureJob(job: BenchJob): Promise<BenchResult> {
     for (let i = 0; i < job.warmup; i++) infer();
     const inferMs = Array.from({ length: job.steps }, () => timeIt(infer));
     const train = stats(trainMs), inference = stats(inferMs);
+    const profile = job.profile ? await profileStep(step) : undefined;
     return {
       job,
       backend: info.name,
@@ -68,6 +70,7 @@ export async function measureJob(job: BenchJob): Promise<BenchResult> {
       trainStepMs: train,
       inferMs: inference,
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      ...(profile ? { profile } : {}),
     };
   } finally {
     tf.dispose([x, y]);

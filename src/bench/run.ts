@@ -5,6 +5,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import { nativeAvailable } from '../backend/select.js';
+import { formatProfile } from './profile.js';
 import { formatTable, writeResults } from './report.js';
 import { runTorch } from './torch.js';
 import type { BenchHead, BenchJob, BenchResult, BenchRow } from './types.js';
@@ -24,6 +25,8 @@ export interface BenchOptions {
   python: string;
   torchScript: string;
   outDir: string;
+  /** Profile one training step per kernel and print it. */
+  profile: boolean;
 }
 
 /** tfjs-node(-gpu) is an optional dependency: measure 'tensorflow' only where one resolves. */
@@ -79,12 +82,13 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
         const cpu = backend === 'cpu';
         const job: BenchJob = {
           backend, head, batch, threads: o.threads, seed: o.seed,
-          steps: cpu ? o.cpuSteps : o.steps, warmup: cpu ? 0 : o.warmup,
+          steps: cpu ? o.cpuSteps : o.steps, warmup: cpu ? 0 : o.warmup, profile: o.profile && !cpu,
         };
         log(`measuring ${backend} ${head} batch ${batch} (${job.warmup} warm-up + ${job.steps} steps)...`);
         const row: BenchRow = { job };
         try {
           row.result = await runJob(job);
+          if (row.result.profile) log(formatProfile(row.result.profile));
         } catch (e) {
           row.error = e instanceof Error ? e.message : String(e);
         }

@@ -16,6 +16,25 @@ export interface BenchJob {
   /** Threads for the native backend (0 = one per core). */
   threads: number;
   seed: number;
+  /** Also profile one training step per kernel (tf.profile). */
+  profile?: boolean;
+}
+
+/** One kernel's share of a profiled training step. */
+export interface KernelTime {
+  kernel: string;
+  ms: number;
+  calls: number;
+  /** Share of the step's summed kernel time. */
+  share: number;
+  /** Ran in the addon (false: tfjs's JavaScript kernel). */
+  native: boolean;
+}
+
+export interface StepProfile {
+  stepMs: number;
+  kernelMs: number;
+  kernels: KernelTime[];
 }
 
 export interface BenchResult {
@@ -31,6 +50,7 @@ export interface BenchResult {
   inferMs: { median: number; min: number; max: number };
   /** Peak resident set of the measuring process, MiB. */
   peakRssMiB: number;
+  profile?: StepProfile;
 }
 
 export interface TorchResult {

@@ -23,6 +23,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('vs-pytorch', { type: 'boolean', default: false, describe: 'also run the PyTorch peer with the same head, batch and threads' })
   .option('python', { type: 'string', default: '/usr/bin/python3' })
   .option('torch-script', { type: 'string', default: '../shared/bench/torch_nin_bench.py', describe: 'relative to the repository' })
+  .option('profile', { type: 'boolean', default: false, describe: 'print a per-kernel profile of one training step per job' })
   .option('out', { type: 'string', default: 'experiments/bench', describe: 'folder for bench-<timestamp>.json and .csv (relative to the repository)' })
   .check((a) => {
     if (a.batch.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batch takes positive integers');
@@ -47,6 +48,7 @@ await runBench(
     python: argv.python,
     torchScript: resolve(repo, argv['torch-script']),
     outDir: resolve(repo, argv.out),
+    profile: argv.profile,
   },
   (line) => process.stdout.write(`${line}\n`),
 );

@@ -30,14 +30,15 @@ describe('native backend: elementwise kernels', function () {
     }, ['GaplabReluGrad']);
   });
 
-  it('binary ops with NHWC broadcasts: full, per-channel bias, scalar, per-row, row x column', () => {
+  it('binary ops with NHWC broadcasts: full, per-channel bias, scalar, per-row, per-image, row x column', () => {
     expectSameOnBoth(() => {
       const a = x(), c = randomTensor([6], 3), s = tf.scalar(0.7), r = randomTensor([2, 1, 1, 1], 4);
       const row = randomTensor([1, 6], 5), col = randomTensor([4, 1], 6);
       return [
         tf.add(a, c), tf.sub(c, a), tf.mul(a, s), tf.div(s, tf.add(tf.abs(a), 1)), tf.mul(a, r),
         tf.maximum(a, randomTensor([2, 5, 7, 6], 7)), tf.minimum(a, c), tf.squaredDifference(a, c), tf.sub(row, col),
-        tf.add(randomTensor([3, 1, 5], 8), randomTensor([4, 1], 9)), // not a split the addon knows: cpu fallback
+        tf.add(randomTensor([3, 1, 5], 8), randomTensor([4, 1], 9)), tf.mul(randomTensor([2, 1, 1, 6], 12), a),
+        tf.add(randomTensor([3, 1, 5, 1], 13), randomTensor([1, 4, 1, 2], 14)), // four segments: cpu fallback
       ];
     }, ['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'SquaredDifference']);
   });
@@ -53,10 +54,16 @@ describe('native backend: elementwise kernels', function () {
     expectSameOnBoth(() => tf.dropout(x(), 0.4, undefined, 7), ['Add', 'Floor', 'RealDiv', 'Multiply']);
   });
 
-  it('plans broadcasts and reductions as [outer, inner] / [outer, reduced, inner]', () => {
-    expect(broadcastPlan([2, 3, 4], [4])).to.include({ outer: 6, inner: 4, aMode: 0, bMode: 1 });
-    expect(broadcastPlan([2, 3], [2, 1])).to.include({ outer: 2, inner: 3, aMode: 0, bMode: 2 });
-    expect(broadcastPlan([3, 1, 5], [4, 1])).to.equal(undefined);
+  it('plans broadcasts as <= 3 dims with strides, and reductions as [outer, reduced, inner]', () => {
+    const plan = (a: number[], b: number[]) => {
+      const p = broadcastPlan(a, b);
+      return p && { dims: p.dims, a: Array.from(p.aStrides), b: Array.from(p.bStrides) };
+    };
+    expect(plan([2, 3, 4], [4])).to.deep.equal({ dims: [1, 6, 4], a: [0, 4, 1], b: [0, 0, 1] });
+    expect(plan([2, 3], [2, 1])).to.deep.equal({ dims: [1, 2, 3], a: [0, 3, 1], b: [0, 1, 0] });
+    expect(plan([64, 1, 1, 10], [64, 8, 8, 10])).to.deep.equal({ dims: [64, 64, 10], a: [10, 0, 1], b: [640, 10, 1] });
+    expect(plan([5], [5])).to.deep.equal({ dims: [1, 1, 5], a: [0, 0, 1], b: [0, 0, 1] });
+    expect(plan([3, 1, 5, 1], [1, 4, 1, 2])).to.equal(undefined);
     expect(reducePlan([8, 4, 4, 6], [0, 1, 2], false)).to.deep.equal({ outer: 1, reduced: 128, inner: 6, outShape: [6] });
     expect(reducePlan([8, 1, 4, 6], [0, 2], true)).to.deep.equal({ outer: 1, reduced: 32, inner: 6, outShape: [1, 1, 1, 6] });
     expect(reducePlan([8, 4, 4, 6], [0, 2], false)).to.equal(undefined);
@@ -162,7 +169,10 @@ describe('native addon: bad input', function () {
     expect(() => addon.convForward(Int32Array.from([1, 2]), small, small, null, small, 0, 0)).to.throw(TypeError, /shape must hold 17/);
     const badPad = Int32Array.from([1, 4, 4, 1, 9, 9, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1]);
     expect(() => addon.convForward(badPad, new Float32Array(16), new Float32Array(9), null, new Float32Array(81), 0, 0)).to.throw(TypeError, /output size/);
-    expect(() => addon.binary(0, new Float32Array(4), 0, new Float32Array(4), 0, new Float32Array(3), 1, 4)).to.throw(TypeError);
+    const st = Int32Array.from([0, 0, 1]);
+    expect(() => addon.binary(0, new Float32Array(4), st, new Float32Array(4), st, new Float32Array(3), Int32Array.from([1, 1, 4]))).to.throw(TypeError, /y has 3/);
+    expect(() => addon.binary(0, new Float32Array(2), st, new Float32Array(4), st, new Float32Array(4), Int32Array.from([1, 1, 4]))).to.throw(TypeError, /too short/);
+    expect(() => addon.binary(0, new Float32Array(4), Int32Array.from([0, 0, 2]), new Float32Array(4), st, new Float32Array(4), Int32Array.from([1, 1, 4]))).to.throw(TypeError, /strides/);
     expect(() => addon.reduce(9, new Float32Array(4), new Float32Array(1), 1, 4, 1)).to.throw(TypeError, /unknown op/);
     expect(() => addon.poolForward(0, Int32Array.from([1, 4, 4, 1, 2, 2, 2, 2, 2, 2, 0, 0]), new Float32Array(16), new Float32Array(3))).to.throw(TypeError);
     expect(() => addon.matmul(new Float32Array(6), new Float32Array(6), new Float32Array(4), Int32Array.from([1, 1, 2, 2, 4, 0, 0]), null, 0, 0)).to.throw(TypeError);

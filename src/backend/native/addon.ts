@@ -20,8 +20,9 @@ export interface NativeAddon {
   setConvLayout(layout: 'plain' | 'blocked' | 'auto'): void;
   convCacheSize(): number;
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
-  binary(op: number, a: Float32Array, aMode: number, b: Float32Array, bMode: number, y: Float32Array, outer: number,
-    inner: number): void;
+  /** Output as dims [d0, d1, d2]; operand strides over them (the last 0 or 1). */
+  binary(op: number, a: Float32Array, aStrides: Int32Array, b: Float32Array, bStrides: Int32Array, y: Float32Array,
+    dims: Int32Array): void;
   reduce(op: number, x: Float32Array, y: Float32Array, outer: number, reduced: number, inner: number): void;
   fill(y: Float32Array, value: number): void;
   /** kind 0 = max, 1 = avg; shape: [n, ih, iw, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. */

@@ -46,6 +46,10 @@ function wrap(k: NativeKernel, fallback: KernelFunc | undefined): KernelFunc {
     }
     if (!fallback) throw new Error(`native kernel ${k.kernelName} cannot handle these inputs and has no cpu fallback`);
     count(k.kernelName, false);
+    if (process.env.GAPLAB_NATIVE_DEBUG === '1') {
+      const shapes = Object.entries(args.inputs).map(([n, t]) => `${n}: ${t?.dtype}[${t?.shape.join(',')}]`);
+      process.stderr.write(`gaplab native: ${k.kernelName} falls back to the cpu kernel (${shapes.join(', ')})\n`);
+    }
     return fallback(args);
   };
 }

@@ -14,9 +14,6 @@ const UNARY = {
 const BINARY = {
   Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, ReluGrad: 7,
 } as const;
-/** Operand broadcast modes over the output seen as [outer, inner]. */
-const MODE = { full: 0, row: 1, col: 2, scalar: 3 } as const;
-type Mode = (typeof MODE)[keyof typeof MODE];
 
 /** Name of the kernel computing the ReLU gradient in one pass (dy where x > 0); see gradients.ts. */
 export const RELU_GRAD = 'GaplabReluGrad';
@@ -35,26 +32,18 @@ function unaryKernel(kernelName: keyof typeof UNARY, alphaAttr?: string, alphaDe
   };
 }
 
-/** How one operand (right-aligned, padded with 1s to the output's rank) broadcasts when the output is split into
- *  [outer = dims before j, inner = dims from j on], or undefined when it does not fit that split. */
-function modeAt(shape: readonly number[], out: readonly number[], j: number): Mode | undefined {
-  const p = new Array<number>(out.length - shape.length).fill(1).concat(shape);
-  if (p.every((d, i) => d === out[i])) return MODE.full;
-  if (p.every((d) => d === 1)) return MODE.scalar;
-  if (p.every((d, i) => (i < j ? d === 1 : d === out[i]))) return MODE.row;
-  if (p.every((d, i) => (i < j ? d === out[i] : d === 1))) return MODE.col;
-  return undefined;
-}
-
+/**
+ * A broadcast collapsed to at most three output dims [d0, d1, d2], with each operand's strides over them (the last
+ * 0 or 1): size-1 output dims are dropped and neighbouring dims merged while both operands keep the same
+ * present/broadcast pattern. Covers bias [C], per-image [N,1,1,C], per-row [N,1], scalars and same-shape operands.
+ */
 export interface BroadcastPlan {
   outShape: number[];
-  outer: number;
-  inner: number;
-  aMode: Mode;
-  bMode: Mode;
+  dims: [number, number, number];
+  aStrides: Int32Array;
+  bStrides: Int32Array;
 }
 
-/** The [outer, inner] split under which both operands broadcast in a mode the addon knows, if there is one. */
 export function broadcastPlan(a: readonly number[], b: readonly number[]): BroadcastPlan | undefined {
   let outShape: number[];
   try {
@@ -62,21 +51,41 @@ export function broadcastPlan(a: readonly number[], b: readonly number[]): Broad
   } catch {
     return undefined;
   }
-  for (let j = 0; j <= outShape.length; j++) {
-    const aMode = modeAt(a, outShape, j), bMode = modeAt(b, outShape, j);
-    if (aMode === undefined || bMode === undefined) continue;
-    return { outShape, outer: sizeOf(outShape.slice(0, j)), inner: sizeOf(outShape.slice(j)), aMode, bMode };
-  }
-  return undefined;
+  const pad = (s: readonly number[]) => new Array<number>(outShape.length - s.length).fill(1).concat(s);
+  const pa = pad(a), pb = pad(b);
+  // Segments of merged dims: size and whether each operand spans them.
+  const segs: { size: number; inA: boolean; inB: boolean }[] = [];
+  outShape.forEach((d, i) => {
+    if (d === 1) return;
+    const inA = pa[i] === d, inB = pb[i] === d;
+    const last = segs[segs.length - 1];
+    if (last && last.inA === inA && last.inB === inB) last.size *= d;
+    else segs.push({ size: d, inA, inB });
+  });
+  if (segs.length > 3) return undefined;
+  while (segs.length < 3) segs.unshift({ size: 1, inA: false, inB: false });
+  // Row-major strides over the dims an operand spans; 0 over the dims it is broadcast along.
+  const strides = (key: 'inA' | 'inB') => {
+    const st = new Int32Array(3);
+    let step = 1;
+    for (let i = 2; i >= 0; i--) {
+      if (segs[i]![key]) {
+        st[i] = step;
+        step *= segs[i]!.size;
+      }
+    }
+    return st;
+  };
+  return { outShape, dims: [segs[0]!.size, segs[1]!.size, segs[2]!.size], aStrides: strides('inA'), bStrides: strides('inB') };
 }
 
 export function binary(backend: NativeBackend, op: number, a: TensorInfo, b: TensorInfo): TensorInfo | undefined {
   const av = backend.f32(a), bv = backend.f32(b);
   if (!av || !bv) return undefined;
   const plan = broadcastPlan(a.shape, b.shape);
-  if (!plan || plan.outer * plan.inner === 0) return undefined;
-  const y = backend.allocFloat32(plan.outer * plan.inner);
-  backend.addon.binary(op, av, plan.aMode, bv, plan.bMode, y, plan.outer, plan.inner);
+  if (!plan || sizeOf(plan.outShape) === 0) return undefined;
+  const y = backend.allocFloat32(sizeOf(plan.outShape));
+  backend.addon.binary(op, av, plan.aStrides, bv, plan.bStrides, y, Int32Array.from(plan.dims));
   return backend.makeOutput32(plan.outShape, y);
 }
 
