@@ -86,7 +86,8 @@ enum Binary {
   kMin = 5,
   kSqDiff = 6,
   kReluGrad = 7,  // a = dy, b = x: dy where x > 0, else 0
-  kBinaryCount = 8
+  kSquareGrad = 8,  // a = dy, b = x: dy * (2 * x), tfjs's Square gradient
+  kBinaryCount = 9
 };
 
 template <int Op>
@@ -99,6 +100,7 @@ inline float binaryOp(float a, float b) {
   if constexpr (Op == kMin) return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<float>::quiet_NaN() : std::min(a, b);
   if constexpr (Op == kSqDiff) return (a - b) * (a - b);
   if constexpr (Op == kReluGrad) return b > 0.f ? a : 0.f;
+  if constexpr (Op == kSquareGrad) return a * (b * 2.f);
   return a;
 }
 

@@ -22,6 +22,8 @@ export async function profileStep(step: () => void): Promise<StepProfile> {
   const fb1 = fallbackCounts(), nat1 = nativeCounts();
   const byName = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
+    // customGrad ops (fusedConv2d__op, ...) are recorded too, around the kernels they run: not counted twice.
+    if (k.name.endsWith('__op')) continue;
     const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
     e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     e.calls++;

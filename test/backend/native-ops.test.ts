@@ -94,7 +94,18 @@ describe('native backend: reductions', function () {
     expectSameOnBoth(() => {
       const g = randomTensor([2, 10], 22);
       return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.mean(a, [1, 2]), g)))(randomTensor([2, 8, 8, 10], 23));
-    }, ['Mean']);
+    }, ['Mean', 'GaplabBroadcastDiv']);
+  });
+
+  it('Mean gradients over leading, trailing and all axes; Square gradient; Fill', () => {
+    expectSameOnBoth(() => {
+      const a = randomTensor([3, 4, 5, 6], 24);
+      const grad = (f: (t: tf.Tensor) => tf.Tensor) => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), tf.sin(f(t)))))(a);
+      return [
+        grad((t) => tf.mean(t, [0, 1, 2])), grad((t) => tf.mean(t, 3, true)), grad((t) => tf.mean(t)),
+        grad((t) => tf.square(t)), tf.ones([3, 70000]), tf.fill([2, 3], 0.25),
+      ];
+    }, ['GaplabBroadcastDiv', 'GaplabSquareGrad', 'Fill']);
   });
 });
 

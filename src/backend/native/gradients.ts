@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, Tensor } from '@tensorflow/tfjs';
 
 import { BATCH_NORM_GRAD } from './kernels/batchnorm.js';
-import { RELU_GRAD } from './kernels/elementwise.js';
+import { BROADCAST_DIV, broadcastPlan, RELU_GRAD, SQUARE_GRAD } from './kernels/elementwise.js';
 
 export const NATIVE_BACKEND_NAME = 'native';
 
@@ -23,13 +23,34 @@ function override(kernelName: string, nativeGrad: (...args: Parameters<GradConfi
 }
 
 /** Installs the overrides once per process. Relu's gradient is otherwise Step + Cast + Multiply: three full passes
- *  over the activation and two temporaries; FusedBatchNorm's is about ten elementwise ops and four reductions. */
+ *  over the activation and two temporaries; FusedBatchNorm's is about ten elementwise ops and four reductions;
+ *  Mean's allocates and multiplies a full-size ones tensor. */
 export function installNativeGradients(): void {
   if (installed) return;
   installed = true;
   override('Relu', (dy, saved) => {
     const [x] = saved as [Tensor];
     return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as Tensor, x }) as Tensor };
+  });
+  override('Square', (dy, saved) => {
+    const [x] = saved as [Tensor];
+    if (x.dtype !== 'float32') return undefined;
+    return { x: () => tf.engine().runKernel(SQUARE_GRAD, { dy: dy as Tensor, x }) as Tensor };
+  });
+  // Mean: dy broadcast back over the reduced axes / their size (tfjs: reshape, ones, Multiply, RealDiv).
+  override('Mean', (dy, saved, attrs) => {
+    const [x] = saved as [Tensor];
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+    const expanded = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const plan = broadcastPlan(expanded, x.shape);
+    if (!plan || plan.outShape.join() !== x.shape.join()) return undefined;
+    const divisor = axes.reduce((p, a) => p * x.shape[a]!, 1);
+    return {
+      x: () => {
+        const e = tf.reshape(dy as Tensor, expanded);
+        return tf.engine().runKernel(BROADCAST_DIV, { x: e }, { shape: x.shape, divisor }) as Tensor;
+      },
+    };
   });
   override('FusedBatchNorm', (dy, saved, attrs) => {
     const [x, mean, variance, scale] = saved as [Tensor, Tensor, Tensor, Tensor | undefined];

@@ -12,11 +12,14 @@ const UNARY = {
   Abs: 12, Elu: 13, LeakyRelu: 14,
 } as const;
 const BINARY = {
-  Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, ReluGrad: 7,
+  Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, ReluGrad: 7, SquareGrad: 8,
 } as const;
 
-/** Name of the kernel computing the ReLU gradient in one pass (dy where x > 0); see gradients.ts. */
+/** Custom kernels behind the gradient overrides of gradients.ts, each one pass instead of tfjs's chain of ops:
+ *  ReLU (dy where x > 0), Square (dy * 2x), and Mean (dy broadcast back over the reduced axes, divided by their size). */
 export const RELU_GRAD = 'GaplabReluGrad';
+export const SQUARE_GRAD = 'GaplabSquareGrad';
+export const BROADCAST_DIV = 'GaplabBroadcastDiv';
 
 function unaryKernel(kernelName: keyof typeof UNARY, alphaAttr?: string, alphaDefault = 0): NativeKernel {
   return {
@@ -99,15 +102,46 @@ function binaryKernel(kernelName: keyof typeof BINARY): NativeKernel {
   };
 }
 
-/** dx = dy where x > 0 else 0, in one pass instead of tfjs's Step + Cast + Multiply. */
-const reluGrad: NativeKernel = {
-  kernelName: RELU_GRAD,
-  impl: (inputs, backend) => {
-    const dy = input(inputs, 'dy'), x = input(inputs, 'x');
-    if (!dy || !x) throw new Error(`${RELU_GRAD} needs inputs dy and x`);
-    const out = binary(backend, BINARY.ReluGrad, dy, x);
-    if (!out) throw new Error(`${RELU_GRAD}: dy ${dy.dtype}[${dy.shape}] and x ${x.dtype}[${x.shape}] must be float32 of one shape`);
-    return out;
+function gradKernel(kernelName: string, op: number): NativeKernel {
+  return {
+    kernelName,
+    impl: (inputs, backend) => {
+      const dy = input(inputs, 'dy'), x = input(inputs, 'x');
+      if (!dy || !x) throw new Error(`${kernelName} needs inputs dy and x`);
+      const out = binary(backend, op, dy, x);
+      if (!out) throw new Error(`${kernelName}: dy ${dy.dtype}[${dy.shape}] and x ${x.dtype}[${x.shape}] must be float32 of one shape`);
+      return out;
+    },
+  };
+}
+
+/** y (attr shape) = x broadcast to shape, divided by attr divisor; callers check broadcastPlan(x.shape, shape) first. */
+const broadcastDiv: NativeKernel = {
+  kernelName: BROADCAST_DIV,
+  impl: (inputs, backend, attrs) => {
+    const x = input(inputs, 'x');
+    const shape = attrs.shape as number[];
+    const xv = x && backend.f32(x);
+    const plan = x && broadcastPlan(x.shape, shape);
+    if (!xv || !plan || plan.outShape.join() !== shape.join()) throw new Error(`${BROADCAST_DIV}: cannot broadcast to [${shape}]`);
+    const y = backend.allocFloat32(sizeOf(shape));
+    backend.addon.binary(BINARY.RealDiv, xv, plan.aStrides, Float32Array.of(numAttr(attrs, 'divisor', 1)), new Int32Array(3), y,
+      Int32Array.from(plan.dims));
+    return backend.makeOutput32(shape.slice(), y);
+  },
+};
+
+/** Fill (ones, zeros, ...) into a pooled buffer: tfjs's Mean gradient asks for a full-size ones tensor. */
+const fill: NativeKernel = {
+  kernelName: 'Fill',
+  impl: (_inputs, backend, attrs) => {
+    const shape = attrs.shape as number[];
+    const value = attrs.value;
+    const dtype = attrs.dtype ?? (typeof value === 'number' ? 'float32' : undefined);
+    if (dtype !== 'float32' || typeof value !== 'number') return undefined;
+    const y = backend.allocFloat32(sizeOf(shape));
+    backend.addon.fill(y, value);
+    return backend.makeOutput32(shape.slice(), y);
   },
 };
 
@@ -118,5 +152,5 @@ export const elementwiseKernels: NativeKernel[] = [
   unaryKernel('LeakyRelu', 'alpha', 0.2),
   binaryKernel('Add'), binaryKernel('Sub'), binaryKernel('Multiply'), binaryKernel('RealDiv'),
   binaryKernel('Maximum'), binaryKernel('Minimum'), binaryKernel('SquaredDifference'),
-  reluGrad,
+  gradKernel(RELU_GRAD, BINARY.ReluGrad), gradKernel(SQUARE_GRAD, BINARY.SquareGrad), broadcastDiv, fill,
 ];
