@@ -32,7 +32,7 @@ main('train', async () => {
   const args = await cli(process.argv, 'train')
     .usage('$0 --config <name|file.yaml> [--set key.path=value ...]\n$0 --resume <run folder>')
     .option('config', { alias: 'c', type: 'string', describe: 'config name (under configs/) or YAML file' })
-    .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key, e.g. train.epochs=5' })
+    .option('set', { type: 'string', array: true, describe: 'override a config key, e.g. train.epochs=5' })
     .option('resume', { type: 'string', describe: 'continue an interrupted run folder from its last checkpoint' })
     .option('backend', { type: 'string', choices: ['auto', 'native', 'tensorflow', 'cpu'], describe: 'shortcut for --set backend=...' })
     .option('seed', { type: 'number', describe: 'shortcut for --set seed=...' })
@@ -54,7 +54,7 @@ main('train', async () => {
     const config = runFolderConfig(runDir);
     summary = await runTraining(config, { ...common, runDir, resume: true });
   } else {
-    const sets = args.set.map(String);
+    const sets = (args.set ?? []).map(String);
     if (args.backend) sets.push(`backend=${args.backend}`);
     if (args.seed !== undefined) sets.push(`seed=${args.seed}`);
     const { config, file } = loadConfig(args.config as string, sets);

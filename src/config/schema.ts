@@ -29,6 +29,8 @@ const syntheticSchema = z.strictObject({
   testSize: posInt(LIMITS.datasetSize).default(1500),
   /** Side of the square RGB images, in pixels. */
   imageSize: z.number().int().min(8).max(LIMITS.imageSize).default(32),
+  /** Background distractors and pixel noise, 0 (plain gradient, easy) to 1 (full clutter, hard). */
+  clutter: z.number().min(0).max(1).default(1),
 });
 
 const augmentationSchema = z.strictObject({

@@ -36,6 +36,8 @@ export interface SyntheticOptions {
   seed: number | string;
   /** 'train' and 'test' draw from disjoint seed streams. */
   split: string;
+  /** Scales distractor counts and pixel noise: 1 = the full clutter, 0 = a plain gradient (easy). Default 1. */
+  clutter?: number;
 }
 
 export const SYNTHETIC_CLASS_NAMES: readonly string[] = SHAPES.map((s) => s.name);
@@ -64,7 +66,7 @@ const uniform = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * r
 const intIn = (rng: Rng, range: readonly [number, number]): number => range[0] + rng.int(range[1] - range[0] + 1);
 
 /** Background: a two-colour linear gradient, then soft blobs and thin lines. Writes RGB floats [s, s, 3]. */
-function paintBackground(rng: Rng, px: Float32Array, s: number): void {
+function paintBackground(rng: Rng, px: Float32Array, s: number, clutter: number): void {
   const c1 = randomColour(rng);
   const c2 = randomColour(rng);
   const dir = rng.next() * 2 * Math.PI;
@@ -78,7 +80,7 @@ function paintBackground(rng: Rng, px: Float32Array, s: number): void {
     }
   }
   // Soft blobs: Gaussian falloff, no crisp edge, so they cannot pass for an object.
-  const nBlobs = intIn(rng, GEN.blobs);
+  const nBlobs = Math.round(intIn(rng, GEN.blobs) * clutter);
   for (let b = 0; b < nBlobs; b++) {
     const cx = rng.next() * s;
     const cy = rng.next() * s;
@@ -98,7 +100,7 @@ function paintBackground(rng: Rng, px: Float32Array, s: number): void {
     }
   }
   // Thin straight lines anywhere (they may run under the object).
-  const nLines = intIn(rng, GEN.lines);
+  const nLines = Math.round(intIn(rng, GEN.lines) * clutter);
   for (let l = 0; l < nLines; l++) {
     const x0 = rng.next() * s;
     const y0 = rng.next() * s;
@@ -213,6 +215,8 @@ function paintObject(rng: Rng, px: Float32Array, s: number, label: number): [num
  */
 export function generateSynthetic(opts: SyntheticOptions): ImageSet {
   const { n, size: s, classes } = opts;
+  const clutter = opts.clutter ?? 1;
+  const noise = GEN.noise * clutter;
   if (classes < 2 || classes > SHAPES.length) throw new RangeError(`synthetic classes must be 2..${SHAPES.length}`);
   const images = new Uint8Array(n * s * s * 3);
   const labels = new Int32Array(n);
@@ -223,11 +227,11 @@ export function generateSynthetic(opts: SyntheticOptions): ImageSet {
     if (i % classes === 0) block = new Rng(deriveSeed(opts.seed, 'synthetic', opts.split, 'labels', i / classes)).permutation(classes);
     const label = block[i % classes];
     const rng = new Rng(deriveSeed(opts.seed, 'synthetic', opts.split, i));
-    paintBackground(rng, px, s);
+    paintBackground(rng, px, s, clutter);
     const box = paintObject(rng, px, s, label);
     const out = i * s * s * 3;
     for (let k = 0; k < px.length; k++) {
-      const v = px[k] + (rng.next() * 2 - 1) * GEN.noise;
+      const v = px[k] + (rng.next() * 2 - 1) * noise;
       images[out + k] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
     }
     labels[i] = label;
@@ -250,7 +254,7 @@ export function syntheticDataset(cfg: DataConfig['synthetic'], seed: number): Da
       );
     }
   }
-  const common = { classes: cfg.classes, size: cfg.imageSize, seed };
+  const common = { classes: cfg.classes, size: cfg.imageSize, seed, clutter: cfg.clutter };
   return {
     name: 'synthetic',
     classNames: SYNTHETIC_CLASS_NAMES.slice(0, cfg.classes),

@@ -7,7 +7,7 @@ import { selectBackend } from '../backend/select.js';
 import { configToYaml } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { fitPreprocessor } from '../data/preprocess.js';
-import { loadDataset } from '../data/registry.js';
+import { dataCacheDir, loadDataset } from '../data/registry.js';
 import { splitTrainVal } from '../data/split.js';
 import { saveModel } from '../io/model-files.js';
 import { assertWritable, createRunDir, writeJson, writeText } from '../io/run-dir.js';
@@ -98,7 +98,7 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
 
     const data = await loadDataset(config.data, config.seed, opts.log);
     const { train, val } = splitTrainVal(data.train, config.data.validationSize, config.seed);
-    const pre = fitPreprocessor(config.data.preprocessing, train);
+    const pre = fitPreprocessor(config.data.preprocessing, train, { cacheDir: dataCacheDir(config.data), log: opts.log });
     await writeJson(path.join(runDir, 'preprocessing.json'), pre.toJSON());
     await writeJson(path.join(runDir, 'classes.json'), data.classNames);
     summary.dataset = {

@@ -75,7 +75,7 @@ describe('data/synthetic', () => {
   });
 
   it('loadDataset builds it from the config: names, sizes, limits', async () => {
-    const data = { ...defaultConfig().data, synthetic: { classes: 4, trainSize: 40, testSize: 12, imageSize: 16 }, trainLimit: 30 };
+    const data = { ...defaultConfig().data, synthetic: { classes: 4, trainSize: 40, testSize: 12, imageSize: 16, clutter: 1 }, trainLimit: 30 };
     const ds = await loadDataset(data, 3);
     expect(ds.name).to.equal('synthetic');
     expect(ds.classNames).to.deep.equal(SYNTHETIC_CLASS_NAMES.slice(0, 4));
@@ -85,7 +85,7 @@ describe('data/synthetic', () => {
   });
 
   it('refuses sizes that would not fit in memory, naming the key', async () => {
-    const data = { ...defaultConfig().data, synthetic: { classes: 4, trainSize: 10_000_000, testSize: 12, imageSize: 32 } };
+    const data = { ...defaultConfig().data, synthetic: { classes: 4, trainSize: 10_000_000, testSize: 12, imageSize: 32, clutter: 1 } };
     await loadDataset(data, 3).then(
       () => expect.fail('expected a UserError'),
       (e: Error) => {
@@ -93,5 +93,29 @@ describe('data/synthetic', () => {
         expect(e.message).to.contain('data.synthetic.trainSize').and.contain('GiB');
       },
     );
+  });
+});
+
+describe('synthetic clutter', () => {
+  const opts = { classes: 3, n: 6, size: 16, seed: 2, split: 'train' };
+  it('clutter 1 is the default stream; clutter 0 gives a noise-free plain gradient background', () => {
+    const full = generateSynthetic(opts);
+    expect(Buffer.from(generateSynthetic({ ...opts, clutter: 1 }).images).equals(Buffer.from(full.images))).to.equal(true);
+    const plain = generateSynthetic({ ...opts, clutter: 0 });
+    expect(Buffer.from(plain.images).equals(Buffer.from(full.images))).to.equal(false);
+    expect(Array.from(plain.labels)).to.deep.equal(Array.from(full.labels));
+    // Without noise, two horizontally adjacent background pixels far from the object differ by at most the gradient step.
+    const b = plain.boxes as Float32Array;
+    let checked = 0;
+    for (let i = 0; i < plain.n; i++) {
+      const [x0, y0, x1, y1] = Array.from(b.subarray(i * 4, i * 4 + 4));
+      for (const [x, y] of [[0, 0], [14, 15], [0, 15]]) {
+        if (x + 1 >= x0 - 1 && x <= x1 && y >= y0 - 1 && y <= y1) continue;
+        const o = ((i * 16 + y) * 16 + x) * 3;
+        for (let c = 0; c < 3; c++) expect(Math.abs(plain.images[o + c] - plain.images[o + 3 + c])).to.be.at.most(12);
+        checked++;
+      }
+    }
+    expect(checked).to.be.greaterThan(0);
   });
 });

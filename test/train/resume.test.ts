@@ -8,9 +8,10 @@ import * as tf from '@tensorflow/tfjs';
 import YAML from 'yaml';
 import { runTraining } from '../../src/train/run.js';
 import type { RunSummary } from '../../src/train/summary.js';
-import { tinyRunConfig } from './run.test.js';
+import { microConfig } from './helpers.js';
 
-const TSX = path.resolve('node_modules/.bin/tsx');
+/** One node process (a tsx wrapper would relay signals to a child of its own). */
+const NODE = [process.execPath, '--import', 'tsx'];
 const TRAIN = path.resolve('src/cli/train.ts');
 
 /** The columns that must match bit for bit (timings naturally differ). */
@@ -52,28 +53,28 @@ async function waitForMidEpochCheckpoint(parent: string, child: ChildProcess): P
 
 describe('resume after a crash or an interrupt', function () {
   this.timeout(600_000);
-  const sets = ['train.epochs=3', 'train.checkpointMinutes=0.00001'];
+  const sets = ['train.epochs=3', 'train.checkpointMinutes=0.00001', 'data.synthetic.trainSize=96'];
   let reference: RunSummary;
   let root: string;
 
   before(async () => {
     await tf.setBackend('cpu');
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'gaplab-resume-'));
-    reference = await runTraining(tinyRunConfig(path.join(root, 'ref'), sets), { log: () => {}, warn: () => {}, live: false });
+    reference = await runTraining(microConfig(path.join(root, 'ref'), sets), { log: () => {}, warn: () => {}, live: false });
   });
 
   function configFile(outputDir: string): string {
     const f = path.join(root, `${path.basename(outputDir)}.yaml`);
-    fs.writeFileSync(f, YAML.stringify(tinyRunConfig(outputDir, sets)));
+    fs.writeFileSync(f, YAML.stringify(microConfig(outputDir, sets)));
     return f;
   }
 
   for (const signal of ['SIGKILL', 'SIGINT'] as const) {
     it(`${signal} mid-epoch, then --resume: same metrics.csv and test result as an uninterrupted run`, async () => {
       const out = path.join(root, signal);
-      const child = spawn(TSX, [TRAIN, '--config', configFile(out), '--progress', 'false'], { stdio: 'ignore' });
+      const child = spawn(NODE[0], [...NODE.slice(1), TRAIN, '--config', configFile(out), '--progress', 'false'], { stdio: 'ignore' });
       const exited = exitOf(child);
-      const runDir = await waitForMidEpochCheckpoint(path.join(out, 'tiny'), child);
+      const runDir = await waitForMidEpochCheckpoint(path.join(out, 'micro'), child);
       child.kill(signal);
       const code = await exited;
       if (signal === 'SIGINT') {
@@ -82,7 +83,7 @@ describe('resume after a crash or an interrupt', function () {
         expect(s.status).to.equal('interrupted');
         expect(s.stopReason).to.contain('--resume');
       }
-      const resumed = spawn(TSX, [TRAIN, '--resume', runDir, '--progress', 'false'], { stdio: 'ignore' });
+      const resumed = spawn(NODE[0], [...NODE.slice(1), TRAIN, '--resume', runDir, '--progress', 'false'], { stdio: 'ignore' });
       expect(await exitOf(resumed)).to.equal(0);
       expect(deterministicColumns(path.join(runDir, 'metrics.csv'))).to.deep.equal(
         deterministicColumns(path.join(reference.runDir, 'metrics.csv')),
@@ -94,7 +95,7 @@ describe('resume after a crash or an interrupt', function () {
   }
 
   it('refuses to resume a folder without a checkpoint, with a clear message', async () => {
-    const child = spawn(TSX, [TRAIN, '--resume', root], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(NODE[0], [...NODE.slice(1), TRAIN, '--resume', root], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     expect(await exitOf(child)).to.equal(2);

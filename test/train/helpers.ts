@@ -1,0 +1,17 @@
+// Shared configs for training tests: runs of seconds on the pure-JS backend, and a learnable one for the fast backend.
+import { applyOverrides, validateConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+
+/** A run of a few seconds on the pure-JS backend: 8x8 images, a one-stage CNN with an FC + dropout head. */
+export function microConfig(outputDir: string, sets: string[] = []): Config {
+  return validateConfig(
+    applyOverrides({}, [
+      'experiment=micro', 'backend=cpu', `outputDir=${outputDir}`, 'seed=5',
+      'data.synthetic.classes=2', 'data.synthetic.trainSize=48', 'data.synthetic.testSize=16', 'data.synthetic.imageSize=8',
+      'data.validationSize=16', 'data.augmentation.crop=1',
+      'model.body=cnn', 'model.head=fc-dropout', 'model.cnn.stages=[{filters: 4, convs: 1}]', 'model.fc.hidden=[8]',
+      'train.epochs=2', 'train.batchSize=8', 'train.optimizer.lr=0.05', ...sets,
+    ]),
+    'micro',
+  );
+}

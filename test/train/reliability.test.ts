@@ -1,0 +1,99 @@
+// Reliability: determinism, divergence guard, flat tensor count over many epochs, early refusal of bad outputs.
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../../src/errors.js';
+import { DivergedError } from '../../src/train/loop.js';
+import { readSummary, runTraining } from '../../src/train/run.js';
+import { microConfig } from './helpers.js';
+
+const quiet = { log: () => {}, warn: () => {}, live: false };
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gaplab-rel-'));
+
+describe('reliability', function () {
+  this.timeout(300_000);
+  before(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('same config, seed and backend give the same metrics.csv, bit for bit (timing columns aside)', async () => {
+    const a = await runTraining(microConfig(tmp()), quiet);
+    const b = await runTraining(microConfig(tmp()), quiet);
+    const cols = (d: string) => fs.readFileSync(path.join(d, 'metrics.csv'), 'utf8').split('\n').map((l) => l.split(',').slice(0, 8).join(','));
+    expect(cols(b.runDir)).to.deep.equal(cols(a.runDir));
+    expect(b.test).to.deep.equal(a.test);
+    const c = await runTraining(microConfig(tmp(), ['seed=6']), quiet);
+    expect(cols(c.runDir)).to.not.deep.equal(cols(a.runDir));
+  });
+
+  it('a NaN loss stops the run as diverged, naming epoch, batch and learning rate, and keeps the last checkpoint', async () => {
+    const out = tmp();
+    // After epoch 1, poison the classifier's kernel as an exploding update would: the next batch's loss is NaN.
+    const poison = {
+      onEpochEnd: (l: { epoch: number }) => {
+        if (l.epoch !== 1) return;
+        for (const v of Object.values(tf.engine().registeredVariables)) {
+          if (v.name.startsWith('logits') && v.name.includes('kernel')) v.assign(tf.fill(v.shape, NaN));
+        }
+      },
+    };
+    let err: unknown;
+    try {
+      await runTraining(microConfig(out, ['train.epochs=3']), { ...quiet, callbacks: [poison] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(DivergedError);
+    const msg = (err as Error).message;
+    expect(msg).to.match(/at epoch 2, batch 1 \(learning rate 0\.0375\d*\)/);
+    const runDir = path.join(out, 'micro', fs.readdirSync(path.join(out, 'micro'))[0]);
+    const s = readSummary(runDir);
+    expect(s?.status).to.equal('diverged');
+    expect(s?.error).to.equal(msg);
+    // The checkpoint of epoch 1 (written before the poison) is intact: resuming would start at epoch 2.
+    const st = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoint', 'state.json'), 'utf8')) as { epoch: number; batch: number };
+    expect([st.epoch, st.batch]).to.deep.equal([1, 0]);
+  });
+
+  it('tensor count stays flat over a 20-epoch run (RSS reported)', async () => {
+    const counts: number[] = [];
+    const rss: number[] = [];
+    await runTraining(microConfig(tmp(), ['train.epochs=20']), {
+      ...quiet,
+      callbacks: [{ onEpochEnd: () => void (counts.push(tf.memory().numTensors), rss.push(process.memoryUsage().rss)) }],
+    });
+    expect(counts).to.have.length(20);
+    expect(new Set(counts.slice(1)).size, `tensor counts per epoch: ${counts.join(' ')}`).to.equal(1);
+    const mb = (x: number) => (x / 2 ** 20).toFixed(1);
+    console.log(`      RSS over 20 epochs: ${mb(rss[0])} MB -> ${mb(rss[19])} MB`);
+  });
+
+  it('refuses an unwritable output folder before any training', async () => {
+    const out = tmp();
+    fs.writeFileSync(path.join(out, 'micro'), 'a file where the experiment folder should be');
+    let err: unknown;
+    const t0 = Date.now();
+    try {
+      await runTraining(microConfig(out), quiet);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(UserError);
+    expect((err as Error).message).to.contain('not writable');
+    expect(Date.now() - t0).to.be.lessThan(5000);
+  });
+
+  it('rejects experiment names that would escape the output folder, and absurd sizes', () => {
+    for (const bad of ['experiment=../../etc', 'experiment=a/b', 'train.batchSize=1000000', 'data.synthetic.imageSize=100000', 'data.synthetic.trainSize=-5']) {
+      expect(() => microConfig(tmp(), [bad]), bad).to.throw(UserError, bad.split('=')[0]);
+    }
+  });
+
+  it('two runs started at once get distinct folders', async () => {
+    const out = tmp();
+    const [a, b] = await Promise.all([runTraining(microConfig(out, ['train.epochs=1']), quiet), runTraining(microConfig(out, ['train.epochs=1']), quiet)]);
+    expect(a.runDir).to.not.equal(b.runDir);
+  });
+});
