@@ -69,7 +69,7 @@ export const childLauncher: RunLauncher = ({ spec, resume, logFile, signal }) =>
       env: process.env,
     });
     fs.closeSync(out);
-    const req: WorkerRequest = { config: spec.config, runDir: spec.runDir, resume };
+    const req: WorkerRequest = { config: spec.config, runDir: spec.runDir, resume, configSha256: spec.configSha256 };
     child.stdin?.end(JSON.stringify(req));
     const onAbort = () => child.kill('SIGTERM');
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -111,8 +111,9 @@ async function executeOne(spec: RunSpec, opts: ExecuteOptions, launcher: RunLaun
     if (now.condition === 'completed') return { spec, action: 'skipped', status: 'completed', seconds: 0 };
     // Same config, stopped or killed mid-run, with a checkpoint: resume. Otherwise (never started, another config,
     // failed, diverged: rerunning the same steps would fail the same way) start over in an emptied folder.
-    const resume = now.condition === 'incomplete' && (now.summary?.status === 'interrupted' || now.summary?.status === 'running') &&
-      checkpointDir(spec.runDir) !== undefined;
+    // (runTraining resumes only a byte-identical config.yaml: a folder written before a schema change starts over.)
+    const resume = now.condition === 'incomplete' && now.exact === true &&
+      (now.summary?.status === 'interrupted' || now.summary?.status === 'running') && checkpointDir(spec.runDir) !== undefined;
     if (!resume) {
       fs.rmSync(spec.runDir, { recursive: true, force: true });
       fs.mkdirSync(spec.runDir, { recursive: true });
@@ -131,7 +132,7 @@ async function executeOne(spec: RunSpec, opts: ExecuteOptions, launcher: RunLaun
     const status = summary?.status ?? 'missing';
     if (status === 'completed' && result.exitCode === 0) {
       const err = summary?.test?.final.error;
-      opts.log(`${tag} ${describe(spec)}: completed in ${seconds().toFixed(1)} s` + (err !== undefined ? `, test error ${(100 * err).toFixed(2)}%` : ''));
+      opts.log(`${tag} ${describe(spec)}: completed in ${seconds().toFixed(1)} s` + (err !== undefined ? `, last epoch's test error ${(100 * err).toFixed(2)}%` : ''));
       return { spec, action: 'ran', status, seconds: seconds() };
     }
     if (status === 'interrupted') {

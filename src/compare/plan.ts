@@ -3,7 +3,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { applyOverrides, configToYaml, deepMerge, loadConfig, resolveConfigPath, validateConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import YAML from 'yaml';
+import { defaultConfig, type Config } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import { suiteSeeds, type LoadedSuite } from './suite.js';
 
@@ -15,7 +16,7 @@ export interface Variant {
   head: string;
   /** The resolved config with seed 0; each run sets its own seed. */
   config: Config;
-  /** First 8 hex digits of the sha256 of the seed-free config: part of the folder name. */
+  /** First 8 hex digits of the sha256 of variantIdentity(config): part of the folder name. */
   hash: string;
   /** The config file the variant came from (absolute), when it came from one. */
   source?: string;
@@ -67,12 +68,30 @@ function resolveVariantConfig(ref: string, suiteFile: string, configsDir: string
   return resolveConfigPath(ref, configsDir);
 }
 
-/** The config without the keys that do not change results (names, folders) and with seed 0: the variant's identity. */
-function variantIdentity(config: Config): string {
+/** `value` without the keys whose value equals the default's: what a config says beyond the defaults. */
+export function withoutDefaults(value: unknown, defaults: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const d = (typeof defaults === 'object' && defaults !== null && !Array.isArray(defaults) ? defaults : {}) as Tree;
+  const out: Tree = {};
+  for (const [k, v] of Object.entries(value as Tree)) {
+    if (JSON.stringify(v) === JSON.stringify(d[k])) continue;
+    const inner = withoutDefaults(v, d[k]);
+    if (typeof inner === 'object' && inner !== null && !Array.isArray(inner) && Object.keys(inner).length === 0) continue;
+    out[k] = inner;
+  }
+  return out;
+}
+
+/**
+ * The variant's identity: its config minus what does not change results (seed, names, folders) and minus every value
+ * equal to the schema default, so a new config key (with a default) does not move every suite's runs to new folders.
+ * A changed default does not move them either; the run-state check (config.yaml re-validated and compared) catches it.
+ */
+export function variantIdentity(config: Config): string {
   const c: Tree = { ...config, seed: 0 };
   delete c.experiment;
   delete c.outputDir;
-  return configToYaml(c as Config);
+  return YAML.stringify(withoutDefaults(c, defaultConfig()), { lineWidth: 0 });
 }
 
 /** Expands the suite: variants in file order (matrix first, body-major), runs variant-major then seed. */

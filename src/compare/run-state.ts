@@ -2,6 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
+import YAML from 'yaml';
+import { configToYaml, validateConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import type { EpochLogs } from '../train/callbacks/types.js';
 import type { RunSummary } from '../train/summary.js';
 import { sha256, type RunSpec } from './plan.js';
@@ -19,6 +22,11 @@ export type RunCondition =
 export interface RunState {
   condition: RunCondition;
   summary?: RunSummary;
+  /**
+   * config.yaml is byte for byte the config the suite asks for (runTraining can resume it). Otherwise it was written
+   * before a schema change and only re-validates to the same config (fine for skipping a completed run, not for resume).
+   */
+  exact?: boolean;
 }
 
 /** Parses summary.json, or undefined when it is absent or unreadable (a crash mid-write leaves the old file: atomic). */
@@ -30,7 +38,21 @@ export function readSummary(runDir: string): RunSummary | undefined {
   }
 }
 
-/** What the run folder of `spec` holds; completed only when status, config.yaml and the recorded hash all agree. */
+/** Does config.yaml, validated by today's schema (which fills keys added since with their defaults), give `config`? */
+function sameConfig(yamlText: string, config: Config): boolean {
+  try {
+    const tree = YAML.parse(yamlText, { maxAliasCount: 50 }) as Record<string, unknown>;
+    return configToYaml(validateConfig(tree, 'config.yaml')) === configToYaml(config);
+  } catch {
+    return false; // a key the schema no longer has, or a broken file: not the same config
+  }
+}
+
+/**
+ * What the run folder of `spec` holds. It is this suite's run when summary.json's configSha256 is the sha256 of the
+ * folder's config.yaml (the pair was written together) and that config.yaml is the suite's config: byte for byte, or
+ * after re-validation (written before a schema gained a key). Then its status decides completed or incomplete.
+ */
 export function runState(spec: RunSpec): RunState {
   const summary = readSummary(spec.runDir);
   if (!summary) return { condition: 'missing' };
@@ -40,9 +62,10 @@ export function runState(spec: RunSpec): RunState {
   } catch {
     yamlText = undefined;
   }
-  const sameConfig = yamlText !== undefined && sha256(yamlText) === spec.configSha256 && summary.configSha256 === spec.configSha256;
-  if (!sameConfig) return { condition: 'stale', summary };
-  return { condition: summary.status === 'completed' ? 'completed' : 'incomplete', summary };
+  if (yamlText === undefined || summary.configSha256 !== sha256(yamlText)) return { condition: 'stale', summary };
+  const exact = summary.configSha256 === spec.configSha256;
+  if (!exact && !sameConfig(yamlText, spec.config)) return { condition: 'stale', summary };
+  return { condition: summary.status === 'completed' ? 'completed' : 'incomplete', summary, exact };
 }
 
 /** metrics.csv rows as numbers (one per epoch); [] when the file is absent. */

@@ -1,5 +1,7 @@
 // The child-process side of a suite run: reads {config, runDir, resume} as JSON on stdin and trains that one run.
-import { validateConfig } from '../config/load.js';
+import crypto from 'node:crypto';
+import { configToYaml, validateConfig } from '../config/load.js';
+import { UserError } from '../errors.js';
 import { runTraining } from '../train/run.js';
 
 /** What the parent writes to a worker's stdin. */
@@ -8,6 +10,8 @@ export interface WorkerRequest {
   runDir: string;
   /** Continue from the folder's checkpoint instead of starting over. */
   resume: boolean;
+  /** sha256 of the config.yaml the parent expects: the worker refuses to train anything else. */
+  configSha256: string;
 }
 
 async function readStdin(): Promise<string> {
@@ -24,6 +28,11 @@ async function readStdin(): Promise<string> {
 export async function runWorker(log: (l: string) => void, warn: (l: string) => void): Promise<number> {
   const req = JSON.parse(await readStdin()) as WorkerRequest;
   const config = validateConfig(req.config as Record<string, unknown>, `worker request for ${req.runDir}`);
+  // The code (schema defaults) may have changed since the parent planned the suite: such a run would land in a folder
+  // named after another config, so refuse it and let the next compare plan again.
+  if (crypto.createHash('sha256').update(configToYaml(config)).digest('hex') !== req.configSha256) {
+    throw new UserError('the config schema changed while this suite was running; run compare again to plan with the new code');
+  }
   const abort = new AbortController();
   const stop = (sig: string) => {
     if (abort.signal.aborted) return; // Ctrl-C reaches the worker directly and through the parent: stop once

@@ -5,7 +5,8 @@ import { expect } from 'chai';
 import lockfile from 'proper-lockfile';
 import { aggregate } from '../../src/compare/aggregate.js';
 import { executeRuns, type LaunchRequest, type RunLauncher } from '../../src/compare/execute.js';
-import { planSuite, type Plan } from '../../src/compare/plan.js';
+import { planSuite, sha256, type Plan } from '../../src/compare/plan.js';
+import { runState } from '../../src/compare/run-state.js';
 import { loadSuite } from '../../src/compare/suite.js';
 import { tmpDir, writeFixtureRun, writeSuite } from './helpers.js';
 
@@ -73,6 +74,40 @@ describe('compare execution', () => {
     const again: LaunchRequest[] = [];
     await executeRuns([spec], { jobs: 1, ...quiet, launcher: fakeLauncher(again) });
     expect(again.map((r) => r.resume)).to.deep.equal([false]);
+  });
+
+  it('skips a completed run whose config.yaml predates a new schema key, but does not resume such a run', async () => {
+    const spec = plan.runs[1];
+    // Written by an older schema without train.checkpointMinutes: today's schema fills in the default, the same config.
+    const older = (text: string) => text.replace(/^ {2}checkpointMinutes: .*\n/m, '');
+    const writeOlder = (status: 'completed' | 'interrupted') => {
+      writeFixtureRun(spec, { status, error: 0.3, epochs: [[0.5, 0.4, 1, 1.2]] });
+      const file = path.join(spec.runDir, 'config.yaml');
+      const text = older(fs.readFileSync(file, 'utf8'));
+      expect(text).to.not.contain('checkpointMinutes');
+      fs.writeFileSync(file, text);
+      const summary = JSON.parse(fs.readFileSync(path.join(spec.runDir, 'summary.json'), 'utf8')) as { configSha256: string };
+      summary.configSha256 = sha256(text);
+      fs.writeFileSync(path.join(spec.runDir, 'summary.json'), JSON.stringify(summary));
+    };
+    writeOlder('completed');
+    expect(runState(spec)).to.include({ condition: 'completed', exact: false });
+    const calls: LaunchRequest[] = [];
+    expect((await executeRuns([spec], { jobs: 1, ...quiet, launcher: fakeLauncher(calls) }))[0].action).to.equal('skipped');
+
+    writeOlder('interrupted');
+    fs.mkdirSync(path.join(spec.runDir, 'checkpoint'), { recursive: true });
+    fs.writeFileSync(path.join(spec.runDir, 'checkpoint', 'state.json'), '{}');
+    await executeRuns([spec], { jobs: 1, ...quiet, launcher: fakeLauncher(calls) });
+    expect(calls.map((r) => r.resume)).to.deep.equal([false]); // runTraining resumes only an identical config.yaml
+
+    // A config that re-validates to something else (another value) is stale.
+    writeFixtureRun({ ...spec, config: { ...spec.config, train: { ...spec.config.train, epochs: 99 } } }, { status: 'completed' });
+    const text = fs.readFileSync(path.join(spec.runDir, 'config.yaml'), 'utf8');
+    const summary = JSON.parse(fs.readFileSync(path.join(spec.runDir, 'summary.json'), 'utf8')) as { configSha256: string };
+    summary.configSha256 = sha256(text);
+    fs.writeFileSync(path.join(spec.runDir, 'summary.json'), JSON.stringify(summary));
+    expect(runState(spec).condition).to.equal('stale');
   });
 
   it('leaves a run locked by another compare alone', async () => {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { planSuite } from '../../src/compare/plan.js';
+import { planSuite, withoutDefaults } from '../../src/compare/plan.js';
 import { parseShard, shardRuns } from '../../src/compare/shard.js';
 import { loadSuite } from '../../src/compare/suite.js';
 import { UserError } from '../../src/errors.js';
@@ -76,6 +76,17 @@ describe('compare suites', () => {
     expect(c.variants[0].hash).to.not.equal(gap.hash);
     expect(c.runs[0].runDir).to.not.equal(a.runs[0].runDir);
     expect(a.runs[0].configSha256).to.not.equal(a.runs[1].configSha256); // the seed is part of the run's config
+  });
+
+  it('names folders by what a config sets beyond the defaults, so new schema keys do not move them', () => {
+    const suite = { base: 'quick.yaml', matrix: { body: ['nin'], head: ['gap'] }, seeds: 1, outputDir: path.join(dir, 'out') };
+    const plain = planSuite(loadSuite(writeSuite(dir, 'ident', suite)));
+    // Spelling out a default value (checkpointMinutes: 10) is the same config, in the same folder.
+    const explicit = planSuite(loadSuite(writeSuite(dir, 'ident', { ...suite, overrides: { train: { checkpointMinutes: 10 } } })));
+    expect(explicit.variants[0].hash).to.equal(plain.variants[0].hash);
+    expect(explicit.runs[0].configSha256).to.equal(plain.runs[0].configSha256);
+    expect(withoutDefaults({ a: 1, b: { c: 2, d: [1] }, e: 3 }, { a: 1, b: { c: 2, d: [1] }, e: 4 })).to.deep.equal({ e: 3 });
+    expect(withoutDefaults({ b: { c: 5, d: [1, 2] } }, { b: { c: 2, d: [1] } })).to.deep.equal({ b: { c: 5, d: [1, 2] } });
   });
 
   it('rejects two variants with one name', () => {
