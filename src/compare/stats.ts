@@ -55,12 +55,14 @@ export function welch(a: readonly number[], b: readonly number[], level = 0.95):
 /**
  * Percentile bootstrap interval for mean(a) - mean(b): resample each side with replacement `resamples` times from a
  * seeded stream (so reports are reproducible), take the (1-level)/2 and 1-(1-level)/2 quantiles (linear
- * interpolation between order statistics). With 2-3 seeds per side it is narrow and optimistic; Welch is the one to read.
+ * interpolation between order statistics). Needs two values per side. With 2-3 seeds per side it is narrow and
+ * optimistic; Welch is the one to read.
  */
 export function bootstrapDiff(a: readonly number[], b: readonly number[], level = 0.95, resamples = 10_000, seed: string | number = 'bootstrap'): Interval {
   const fa = a.filter(Number.isFinite);
   const fb = b.filter(Number.isFinite);
-  if (fa.length < 1 || fb.length < 1) return { low: NaN, high: NaN };
+  // One value per side has no spread to resample: a zero-width interval would claim a certainty nobody measured.
+  if (fa.length < 2 || fb.length < 2) return { low: NaN, high: NaN };
   const rng = new Rng(seed);
   const resampledMean = (xs: readonly number[]) => {
     let s = 0;

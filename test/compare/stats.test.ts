@@ -50,12 +50,13 @@ describe('compare statistics', () => {
   });
 
   it('bootstrap percentile interval: exact on a two-point sample, and reproducible', () => {
-    // Resampled means of [1, 2] are 1, 1.5, 2 with probabilities 1/4, 1/2, 1/4; b = [0] always gives 0.
+    // Resampled means of [1, 2] are 1, 1.5, 2 with probabilities 1/4, 1/2, 1/4; b = [0, 0] always gives 0.
     // So the 2.5% quantile is 1 and the 97.5% quantile is 2.
-    const b = bootstrapDiff([1, 2], [0], 0.95, 4000, 7);
+    const b = bootstrapDiff([1, 2], [0, 0], 0.95, 4000, 7);
     expect(b.low).to.equal(1);
     expect(b.high).to.equal(2);
     expect(bootstrapDiff([0.2, 0.25, 0.22], [0.3, 0.26], 0.95, 2000, 'x')).to.deep.equal(bootstrapDiff([0.2, 0.25, 0.22], [0.3, 0.26], 0.95, 2000, 'x'));
+    expect(bootstrapDiff([0.2], [0.3, 0.31]).low).to.be.NaN; // one seed: no interval
     const flat = bootstrapDiff([0.2, 0.2], [0.3, 0.3]);
     close(flat.low, -0.1, 1e-15);
     close(flat.high, -0.1, 1e-15);
