@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -36,7 +37,10 @@ ConvShape parseShape(const std::vector<int64_t>& p) {
 }
 
 enum class Kind { Fwd = 0, BwdData = 1, BwdWeights = 2 };
-enum class Layout { Plain = 0, Blocked = 1, Auto = 2 };
+/** Plain: oneDNN on the NHWC/HWIO buffers as they are. Blocked: oneDNN's preferred layouts, with reorders.
+ *  Split: plain layouts, the batch split across threads, one single-threaded primitive per thread (one
+ *  parallel region per call instead of one per image, as the gemm-based plain kernels do). */
+enum class Layout { Plain = 0, Blocked = 1, Auto = 2, Split = 3 };
 Layout gLayout = Layout::Auto;
 
 /** Fused activations of FusedConv2D (tfjs names): linear, relu, relu6, elu, sigmoid, leakyrelu. */
@@ -84,11 +88,27 @@ struct Arena {
 };
 Arena gArena;
 
+/** A ready-to-run convolution for one shape; ptrs are the JS call's buffers in order
+ *  (Fwd: x, w, [bias], y. BwdData: dy, w, dx. BwdWeights: x, dy, dw). */
 struct Plan {
+  virtual ~Plan() = default;
+  virtual void run(const std::vector<float*>& ptrs) = 0;
+  /** True when the plan reorders operands (so it differs from the plain one). */
+  virtual bool reorders() const { return false; }
+};
+
+/** One primitive over the whole batch, with reorders where its layouts differ from the user's. */
+struct WholePlan : Plan {
   dnnl::primitive prim;
   std::vector<Slot> slots;
 
-  void run(const std::vector<float*>& ptrs) {
+  bool reorders() const override {
+    for (const Slot& s : slots)
+      if (s.reorder) return true;
+    return false;
+  }
+
+  void run(const std::vector<float*>& ptrs) override {
     auto& strm = cpuStream();
     std::unordered_map<int, memory> args;
     for (size_t i = 0; i < slots.size(); i++) {
@@ -168,7 +188,7 @@ std::shared_ptr<Plan> buildPlan(Kind kind, Layout layout, const ConvShape& s, bo
   auto& eng = cpuEngine();
   const Descs u = userDescs(s);
   const Descs d = primDescs(s, layout);
-  auto plan = std::make_shared<Plan>();
+  auto plan = std::make_shared<WholePlan>();
   if (kind == Kind::Fwd) {
     dnnl::convolution_forward::primitive_desc pd(fwdDesc(s, d, bias), activationAttr(act, alpha), eng);
     plan->prim = dnnl::convolution_forward(pd);
@@ -199,10 +219,140 @@ std::shared_ptr<Plan> buildPlan(Kind kind, Layout layout, const ConvShape& s, bo
   return plan;
 }
 
-bool needsReorder(const Plan& p) {
-  for (const Slot& s : p.slots)
-    if (s.reorder) return true;
-  return false;
+/** The batch split over T threads, each running a single-threaded primitive on its images with its own
+ *  scratchpad; weight gradients are summed over the threads' partial results (in a fixed order). */
+struct SplitPlan : Plan {
+  struct Part {
+    dnnl::primitive prim;
+    memory::desc src, wei, bias, dst, scratch;
+  };
+  Kind kind = Kind::Fwd;
+  bool bias = false;
+  int64_t xImg = 0, yImg = 0, wLen = 0;
+  std::vector<int64_t> begin;
+  std::vector<Part> parts;
+  std::vector<std::vector<char>> scratch;
+  std::vector<std::vector<float>> partial;  // BwdWeights: threads 1..T-1
+
+  void run(const std::vector<float*>& ptrs) override {
+    const int threads = static_cast<int>(parts.size());
+    bool failed = false;
+    std::string error;
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+      const int t = omp_get_thread_num();
+#else
+      const int t = 0;
+#endif
+      try {
+        auto& eng = cpuEngine();
+        dnnl::stream strm(eng);
+        const Part& p = parts[t];
+        // oneDNN expects its scratchpad 64-byte aligned; the vector holds 64 spare bytes for that.
+        const auto raw = reinterpret_cast<uintptr_t>(scratch[t].data());
+        void* pad = reinterpret_cast<void*>((raw + 63) & ~static_cast<uintptr_t>(63));
+        std::unordered_map<int, memory> args{{DNNL_ARG_SCRATCHPAD, memory(p.scratch, eng, pad)}};
+        if (kind == Kind::Fwd) {
+          args[DNNL_ARG_SRC] = memory(p.src, eng, ptrs[0] + begin[t] * xImg);
+          args[DNNL_ARG_WEIGHTS] = memory(p.wei, eng, ptrs[1]);
+          if (bias) args[DNNL_ARG_BIAS] = memory(p.bias, eng, ptrs[2]);
+          args[DNNL_ARG_DST] = memory(p.dst, eng, ptrs[bias ? 3 : 2] + begin[t] * yImg);
+        } else if (kind == Kind::BwdData) {
+          args[DNNL_ARG_DIFF_DST] = memory(p.dst, eng, ptrs[0] + begin[t] * yImg);
+          args[DNNL_ARG_WEIGHTS] = memory(p.wei, eng, ptrs[1]);
+          args[DNNL_ARG_DIFF_SRC] = memory(p.src, eng, ptrs[2] + begin[t] * xImg);
+        } else {
+          args[DNNL_ARG_SRC] = memory(p.src, eng, ptrs[0] + begin[t] * xImg);
+          args[DNNL_ARG_DIFF_DST] = memory(p.dst, eng, ptrs[1] + begin[t] * yImg);
+          args[DNNL_ARG_DIFF_WEIGHTS] = memory(p.wei, eng, t == 0 ? ptrs[2] : partial[t].data());
+        }
+        p.prim.execute(strm, args);
+        strm.wait();
+      } catch (const std::exception& e) {
+#pragma omp critical(gaplab_split_error)
+        {
+          failed = true;
+          error = e.what();
+        }
+      }
+    }
+    if (failed) throw std::runtime_error("conv (split batch): " + error);
+    if (kind == Kind::BwdWeights) {
+      float* dw = ptrs[2];
+      const auto& part = partial;
+      parallelFor(wLen, 1 << 15, [=, &part](int64_t lo, int64_t hi) {
+        for (size_t t = 1; t < part.size(); t++)
+          for (int64_t i = lo; i < hi; i++) dw[i] += part[t][i];
+      });
+    }
+  }
+};
+
+/** nullptr when the batch is smaller than the thread count (nothing to split). */
+std::shared_ptr<Plan> buildSplitPlan(Kind kind, const ConvShape& s, bool bias, int act, float alpha) {
+  const int threads = maxThreads();
+  if (threads < 2 || s.n < threads) return nullptr;
+  auto& eng = cpuEngine();
+  auto plan = std::make_shared<SplitPlan>();
+  plan->kind = kind;
+  plan->bias = bias;
+  plan->xImg = s.ih * s.iw * s.ic;
+  plan->yImg = s.oh * s.ow * s.oc;
+  plan->wLen = s.kh * s.kw * s.ic * s.oc;
+  // Primitives made while OpenMP reports one thread are tuned for one thread, as each will run.
+#ifdef _OPENMP
+  omp_set_num_threads(1);
+#endif
+  try {
+    std::unordered_map<int64_t, SplitPlan::Part> byCount;
+    for (int t = 0; t < threads; t++) {
+      const int64_t b = s.n * t / threads, e = s.n * (t + 1) / threads;
+      plan->begin.push_back(b);
+      auto it = byCount.find(e - b);
+      if (it == byCount.end()) {
+        ConvShape sub = s;
+        sub.n = e - b;
+        const Descs d = userDescs(sub);
+        dnnl::primitive_attr attr = kind == Kind::Fwd ? activationAttr(act, alpha) : dnnl::primitive_attr();
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        SplitPlan::Part part{{}, d.src, d.wei, d.bias, d.dst, {}};
+        const memory::dims strides{s.sh, s.sw}, dil{s.dh - 1, s.dw - 1}, padL{s.pt, s.pl}, padR{s.pb, s.pr};
+        const auto alg = dnnl::algorithm::convolution_direct;
+        if (kind == Kind::Fwd) {
+          dnnl::convolution_forward::primitive_desc pd(fwdDesc(sub, d, bias), attr, eng);
+          part.prim = dnnl::convolution_forward(pd);
+          part.scratch = pd.scratchpad_desc();
+        } else {
+          dnnl::convolution_forward::primitive_desc hint(fwdDesc(sub, d, false), eng);
+          if (kind == Kind::BwdData) {
+            dnnl::convolution_backward_data::desc bd(alg, d.src, d.wei, d.dst, strides, dil, padL, padR);
+            dnnl::convolution_backward_data::primitive_desc pd(bd, attr, eng, hint);
+            part.prim = dnnl::convolution_backward_data(pd);
+            part.scratch = pd.scratchpad_desc();
+          } else {
+            dnnl::convolution_backward_weights::desc bd(alg, d.src, d.wei, d.dst, strides, dil, padL, padR);
+            dnnl::convolution_backward_weights::primitive_desc pd(bd, attr, eng, hint);
+            part.prim = dnnl::convolution_backward_weights(pd);
+            part.scratch = pd.scratchpad_desc();
+          }
+        }
+        it = byCount.emplace(e - b, part).first;
+      }
+      plan->parts.push_back(it->second);
+      plan->scratch.emplace_back(it->second.scratch.get_size() + 64);
+      plan->partial.emplace_back(kind == Kind::BwdWeights && t > 0 ? static_cast<size_t>(plan->wLen) : 0);
+    }
+  } catch (...) {
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    throw;
+  }
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+  return plan;
 }
 
 /** CPU seconds of this process (all threads): unlike wall time, barely moved by other processes on the machine. */
@@ -245,23 +395,25 @@ void runConv(Kind kind, const ConvShape& s, bool bias, int act, float alpha, con
   }
   if (gPlans.size() >= kMaxPlans) gPlans.clear();
   std::shared_ptr<Plan> chosen;
-  if (gLayout != Layout::Auto) {
-    chosen = buildPlan(kind, gLayout, s, bias, act, alpha);
+  if (gLayout == Layout::Split) chosen = buildSplitPlan(kind, s, bias, act, alpha);
+  if (!chosen && gLayout != Layout::Auto) chosen = buildPlan(kind, gLayout == Layout::Split ? Layout::Plain : gLayout, s, bias, act, alpha);
+  if (chosen) {
     chosen->run(ptrs);
   } else {
-    auto plain = buildPlan(kind, Layout::Plain, s, bias, act, alpha);
-    auto blocked = buildPlan(kind, Layout::Blocked, s, bias, act, alpha);
-    if (!needsReorder(*blocked)) {
-      chosen = blocked;
+    std::vector<std::shared_ptr<Plan>> candidates{buildPlan(kind, Layout::Blocked, s, bias, act, alpha)};
+    // Without reorders the blocked plan is the plain one.
+    if (candidates[0]->reorders()) candidates.push_back(buildPlan(kind, Layout::Plain, s, bias, act, alpha));
+    if (auto split = buildSplitPlan(kind, s, bias, act, alpha)) candidates.push_back(split);
+    if (candidates.size() == 1) {
+      chosen = candidates[0];
       chosen->run(ptrs);
     } else {
-      // First runs pay for JIT and first-touch page faults; compare the best of the next two, by CPU time.
-      timeRun(*plain, ptrs);
-      timeRun(*blocked, ptrs);
-      double tp = timeRun(*plain, ptrs), tb = timeRun(*blocked, ptrs);
-      tp = std::min(tp, timeRun(*plain, ptrs));
-      tb = std::min(tb, timeRun(*blocked, ptrs));
-      chosen = tb < tp ? blocked : plain;
+      // First runs pay for JIT and first-touch page faults; then the best of two runs each, by CPU time.
+      std::vector<double> best(candidates.size(), 1e30);
+      for (auto& c : candidates) timeRun(*c, ptrs);
+      for (int rep = 0; rep < 2; rep++)
+        for (size_t i = 0; i < candidates.size(); i++) best[i] = std::min(best[i], timeRun(*candidates[i], ptrs));
+      chosen = candidates[std::min_element(best.begin(), best.end()) - best.begin()];
     }
   }
   gPlans.emplace(key, chosen);
@@ -306,15 +458,16 @@ Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-/** "plain", "blocked" or "auto": how convolutions lay out their operands (see runConv). */
+/** "plain", "blocked", "split" or "auto": how convolutions run (see Layout and runConv). */
 Napi::Value SetConvLayout(const Napi::CallbackInfo& info) {
   require(info.Length() > 0 && info[0].IsString(), "layout must be a string");
   const std::string m = info[0].As<Napi::String>().Utf8Value();
   Layout l;
   if (m == "plain") l = Layout::Plain;
   else if (m == "blocked") l = Layout::Blocked;
+  else if (m == "split") l = Layout::Split;
   else if (m == "auto") l = Layout::Auto;
-  else throw ArgError("layout must be plain, blocked or auto");
+  else throw ArgError("layout must be plain, blocked, split or auto");
   std::lock_guard<std::mutex> lock(gMutex);
   gLayout = l;
   return info.Env().Undefined();

@@ -1,6 +1,7 @@
 // Native convolution kernels against the cpu backend: forward, fused bias + activation, and both gradients.
 import * as tf from '@tensorflow/tfjs';
 
+import { loadAddon } from '../../src/backend/native/addon.js';
 import { expectSameOnBoth, nativeReady, randomTensor } from './helpers.js';
 
 interface Case {
@@ -76,6 +77,26 @@ describe('native backend: convolutions', function () {
         tf.sum(tf.mul(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f as tf.Tensor4D, bias: c, strides: 2, pad: 'same' }), g)))([x, w, b]);
     }, ['FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum']);
   });
+
+  for (const layout of ['plain', 'blocked', 'split'] as const) {
+    it(`every convolution kind with the ${layout} layout forced`, () => {
+      const addon = loadAddon()!;
+      addon.setConvLayout(layout);
+      try {
+        expectSameOnBoth(() => {
+          const x = randomTensor([3, 9, 7, 5], 71) as tf.Tensor4D, w = randomTensor([3, 3, 5, 6], 72) as tf.Tensor4D;
+          const g = randomTensor([3, 5, 4, 6], 73), b = randomTensor([6], 74);
+          const conv = (a: tf.Tensor, f: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 2, 'same');
+          return [
+            tf.fused.conv2d({ x, filter: w, bias: b, strides: 2, pad: 'same', activation: 'relu' }),
+            ...tf.grads((a: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(conv(a, f), g)))([x, w]),
+          ];
+        }, ['FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']);
+      } finally {
+        addon.setConvLayout('auto');
+      }
+    });
+  }
 
   it('channels-first input falls back to the cpu kernel with the same result', () => {
     expectSameOnBoth(() => tf.conv2d(randomTensor([1, 3, 6, 6], 61) as tf.Tensor4D, randomTensor([3, 3, 3, 2], 62) as tf.Tensor4D, 1, 'same', 'NCHW'));

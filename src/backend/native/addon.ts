@@ -17,7 +17,7 @@ export interface NativeAddon {
     activation: number, alpha: number): void;
   convBackwardData(shape: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
   convBackwardWeights(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
-  setConvLayout(layout: 'plain' | 'blocked' | 'auto'): void;
+  setConvLayout(layout: 'plain' | 'blocked' | 'split' | 'auto'): void;
   convCacheSize(): number;
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
   /** Output as dims [d0, d1, d2]; operand strides over them (the last 0 or 1). */

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, NamedAttrMap } from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 
+import { UserError } from '../../errors.js';
 import { addonError, loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
 import { installNativeGradients, NATIVE_BACKEND_NAME } from './gradients.js';
@@ -20,11 +21,14 @@ export const NATIVE_KERNELS: readonly NativeKernel[] = [
   ...convKernels, ...elementwiseKernels, ...reduceKernels, ...poolKernels, ...matmulKernels, ...batchNormKernels,
 ];
 
+const CONV_LAYOUTS = ['plain', 'blocked', 'split', 'auto'] as const;
+type ConvLayout = (typeof CONV_LAYOUTS)[number];
+
 export interface NativeBackendOptions {
   /** OpenMP threads for oneDNN and the native loops; 0 = one per core. */
   threads: number;
-  /** How convolutions lay out operands (see native/src/conv.cc); default from GAPLAB_CONV_LAYOUT, else auto. */
-  convLayout?: 'plain' | 'blocked' | 'auto';
+  /** How convolutions run (see Layout in native/src/conv.cc); default from GAPLAB_CONV_LAYOUT, else auto. */
+  convLayout?: ConvLayout;
 }
 
 /** Calls per kernel that ran natively or fell back to the cpu kernel (tests assert the native path ran). */
@@ -68,8 +72,13 @@ export function registerNativeBackend(opts: NativeBackendOptions): boolean {
   const addon = loadAddon();
   if (!addon) return false;
   addon.setThreads(resolveThreads(opts.threads));
-  const layout = opts.convLayout ?? (process.env.GAPLAB_CONV_LAYOUT as NativeBackendOptions['convLayout']);
-  if (layout) addon.setConvLayout(layout);
+  const layout = opts.convLayout ?? process.env.GAPLAB_CONV_LAYOUT;
+  if (layout !== undefined) {
+    if (!CONV_LAYOUTS.includes(layout as ConvLayout)) {
+      throw new UserError(`GAPLAB_CONV_LAYOUT=${layout}: must be one of ${CONV_LAYOUTS.join(', ')}`);
+    }
+    addon.setConvLayout(layout as ConvLayout);
+  }
   if (registered) return true;
   registered = addon;
   tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(addon), 0);
