@@ -19,8 +19,8 @@ const CONFIG = { font: FONT, view: { stroke: '#ccc' }, axis: { labelFontSize: 11
 /** Mean line plus a +-1 std band; x is the epoch. */
 function bandAndLine(color: string, yTitle: string): object[] {
   const x = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } };
+  // The line layer comes first so the legend takes its solid symbols, not the band's pale ones.
   return [
-    { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'low', type: 'quantitative', title: yTitle }, y2: { field: 'high' }, color: { field: color, type: 'nominal', title: null } } },
     {
       mark: { type: 'line', point: { size: 18 } },
       encoding: {
@@ -29,6 +29,7 @@ function bandAndLine(color: string, yTitle: string): object[] {
         tooltip: [{ field: 'variant' }, { field: 'series' }, { field: 'epoch' }, { field: 'mean', format: '.4f' }, { field: 'n', title: 'seeds' }],
       },
     },
+    { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'low', type: 'quantitative', title: yTitle }, y2: { field: 'high' }, color: { field: color, type: 'nominal', title: null } } },
   ];
 }
 
