@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import lockfile from 'proper-lockfile';
 import { checkpointDir } from '../train/checkpoint.js';
 import type { RunSpec } from './plan.js';
@@ -50,6 +51,8 @@ export interface ExecuteOptions {
 export const WORKER_ERROR_FILE = 'worker-error.txt';
 
 const COMPARE_CLI = fileURLToPath(new URL('../cli/compare.ts', import.meta.url));
+/** tsx's ESM loader as a file URL (createRequire works whether this module was loaded as ESM or through a CJS hook). */
+export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** The last lines of a log file: the error when a worker died before it could record one. */
 function tailOf(file: string, lines = 8): string {
@@ -64,7 +67,7 @@ function tailOf(file: string, lines = 8): string {
 export const childLauncher: RunLauncher = ({ spec, resume, logFile, signal }) =>
   new Promise((resolve, reject) => {
     const out = fs.openSync(logFile, 'a');
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), COMPARE_CLI, '--worker'], {
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, COMPARE_CLI, '--worker'], {
       stdio: ['pipe', out, out],
       env: process.env,
     });
