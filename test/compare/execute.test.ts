@@ -126,6 +126,26 @@ describe('compare execution', () => {
     expect(aggregate(plan).runs[2].record.status).to.equal('interrupted'); // nobody holds it: it died
   });
 
+  it('lets two compares on one suite share the runs, each run trained once', async () => {
+    fs.rmSync(plan.suiteDir, { recursive: true, force: true });
+    const calls: LaunchRequest[] = [];
+    const inner = fakeLauncher(calls);
+    // Each "training" yields to the event loop a few times, so the two compares interleave.
+    const slow: RunLauncher = async (req) => {
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      return inner(req);
+    };
+    const [a, b] = await Promise.all([
+      executeRuns(plan.runs, { jobs: 1, ...quiet, launcher: slow }),
+      executeRuns(plan.runs, { jobs: 1, ...quiet, launcher: slow }),
+    ]);
+    expect(calls.map(key).sort()).to.deep.equal(['nin-fc/1', 'nin-fc/2', 'nin-gap/1', 'nin-gap/2']);
+    const ran = [...a, ...b].filter((o) => o.action === 'ran').length;
+    expect(ran).to.equal(4);
+    expect([...a, ...b].filter((o) => o.action === 'locked').length).to.be.above(0); // they did meet
+    expect(aggregate(plan).runs.every((r) => r.record.status === 'completed')).to.equal(true);
+  });
+
   it('records why a worker died before writing a summary', async () => {
     const spec = plan.runs[3];
     fs.rmSync(spec.runDir, { recursive: true, force: true });
