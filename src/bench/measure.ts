@@ -17,10 +17,14 @@ function stats(ms: number[]): { median: number; min: number; max: number } {
   return { median, min: s[0]!, max: s[s.length - 1]! };
 }
 
-function timeIt(f: () => void): number {
+/** Wall and CPU milliseconds (all threads of this process) of one call. */
+function timeIt(f: () => void): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   f();
-  return performance.now() - t0;
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
 }
 
 /** Runs warm-up then timed training steps and inference passes; all tensors are disposed before it returns. */
@@ -55,10 +59,11 @@ export async function measureJob(job: BenchJob): Promise<BenchResult> {
 
   try {
     for (let i = 0; i < job.warmup; i++) step();
-    const trainMs = Array.from({ length: job.steps }, () => timeIt(step));
+    const trainT = Array.from({ length: job.steps }, () => timeIt(step));
     for (let i = 0; i < job.warmup; i++) infer();
-    const inferMs = Array.from({ length: job.steps }, () => timeIt(infer));
-    const train = stats(trainMs), inference = stats(inferMs);
+    const inferT = Array.from({ length: job.steps }, () => timeIt(infer));
+    const train = stats(trainT.map((t) => t.wall)), inference = stats(inferT.map((t) => t.wall));
+    const trainCpu = stats(trainT.map((t) => t.cpu)).median, inferCpu = stats(inferT.map((t) => t.cpu)).median;
     const profile = job.profile ? await profileStep(step) : undefined;
     return {
       job,
@@ -69,6 +74,8 @@ export async function measureJob(job: BenchJob): Promise<BenchResult> {
       inferImagesPerS: (job.batch * 1000) / inference.median,
       trainStepMs: train,
       inferMs: inference,
+      trainImagesPerCpuS: (job.batch * 1000) / trainCpu,
+      inferImagesPerCpuS: (job.batch * 1000) / inferCpu,
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
       ...(profile ? { profile } : {}),
     };

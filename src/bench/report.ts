@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { BenchRow } from './types.js';
 
 const COLUMNS = [
-  'backend', 'head', 'batch', 'train_img_s', 'infer_img_s', 'step_ms_median', 'step_ms_min', 'step_ms_max',
+  'backend', 'head', 'batch', 'train_img_s', 'infer_img_s', 'train_img_cpu_s', 'infer_img_cpu_s', 'step_ms_median', 'step_ms_min', 'step_ms_max',
   'infer_ms_median', 'peak_rss_mib', 'torch_train_img_s', 'torch_infer_img_s', 'train_ratio', 'infer_ratio', 'detail', 'error',
 ] as const;
 type Column = (typeof COLUMNS)[number];
@@ -20,6 +20,8 @@ function cells(row: BenchRow): Record<Column, string> {
     batch: String(row.job.batch),
     train_img_s: round(r?.trainImagesPerS),
     infer_img_s: round(r?.inferImagesPerS),
+    train_img_cpu_s: round(r?.trainImagesPerCpuS),
+    infer_img_cpu_s: round(r?.inferImagesPerCpuS),
     step_ms_median: round(r?.trainStepMs.median, 0),
     step_ms_min: round(r?.trainStepMs.min, 0),
     step_ms_max: round(r?.trainStepMs.max, 0),
@@ -38,12 +40,13 @@ function cells(row: BenchRow): Record<Column, string> {
 export function formatTable(rows: BenchRow[]): string {
   const shown: [Column, string][] = [
     ['backend', 'backend'], ['head', 'head'], ['batch', 'batch'], ['train_img_s', 'train img/s'],
-    ['infer_img_s', 'infer img/s'], ['step_ms_median', 'step ms'], ['peak_rss_mib', 'peak RSS MiB'],
+    ['infer_img_s', 'infer img/s'], ['step_ms_median', 'step ms'], ['train_img_cpu_s', 'train img/cpu-s'],
+    ['peak_rss_mib', 'peak RSS MiB'],
     ['torch_train_img_s', 'torch train'], ['torch_infer_img_s', 'torch infer'], ['train_ratio', 'train x'],
     ['infer_ratio', 'infer x'],
   ];
   const hasTorch = rows.some((r) => r.torch || r.torchError);
-  const cols = hasTorch ? shown : shown.slice(0, 7);
+  const cols = hasTorch ? shown : shown.slice(0, 8);
   const data = rows.map(cells);
   const widths = cols.map(([k, h]) => Math.max(h.length, ...data.map((d) => d[k].length)));
   const line = (vals: string[]) => vals.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');

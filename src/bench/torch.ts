@@ -1,6 +1,7 @@
 // Runs the PyTorch peer (../shared/bench/torch_nin_bench.py) with the same head, batch, steps and threads.
 import { spawn } from 'node:child_process';
 
+import { waitPolicyWasSetByUs } from '../backend/native/addon.js';
 import type { BenchHead, TorchResult } from './types.js';
 
 export interface TorchOptions {
@@ -18,7 +19,10 @@ export function runTorch(o: TorchOptions): Promise<TorchResult> {
   const args = [o.script, '--head', o.head, '--batch', String(o.batch), '--steps', String(o.steps),
     '--warmup', String(o.warmup), '--threads', String(o.threads)];
   return new Promise((resolve, reject) => {
-    const child = spawn(o.python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The peer runs with PyTorch's own defaults: not with the OMP_WAIT_POLICY our addon set for this process.
+    const env = { ...process.env };
+    if (waitPolicyWasSetByUs()) delete env.OMP_WAIT_POLICY;
+    const child = spawn(o.python, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '', err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

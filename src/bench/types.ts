@@ -46,6 +46,9 @@ export interface BenchResult {
   /** Training images per second: forward, backward and SGD-momentum update; batch / median step time. */
   trainImagesPerS: number;
   inferImagesPerS: number;
+  /** Images per CPU-second of this process (all threads): unlike wall time, hardly moved by other load. */
+  trainImagesPerCpuS: number;
+  inferImagesPerCpuS: number;
   trainStepMs: { median: number; min: number; max: number };
   inferMs: { median: number; min: number; max: number };
   /** Peak resident set of the measuring process, MiB. */

@@ -47,6 +47,12 @@ export const DISABLE_ENV = 'GAPLAB_DISABLE_NATIVE';
 export const ADDON_PATH_ENV = 'GAPLAB_NATIVE_ADDON';
 
 let cached: { addon?: NativeAddon; error?: string } | undefined;
+let setWaitPolicy = false;
+
+/** True when loadAddon() set OMP_WAIT_POLICY itself (child processes such as the PyTorch peer can drop it). */
+export function waitPolicyWasSetByUs(): boolean {
+  return setWaitPolicy;
+}
 
 /** Where the build puts the addon: <repo>/native/build/Release/gaplab_native.node. */
 export function addonPath(): string {
@@ -66,7 +72,10 @@ export function loadAddon(): NativeAddon | undefined {
     return undefined;
   }
   // libgomp reads this once, when oneDNN loads it: spinning threads would steal the core of anything else running.
-  process.env.OMP_WAIT_POLICY ??= 'passive';
+  if (process.env.OMP_WAIT_POLICY === undefined) {
+    process.env.OMP_WAIT_POLICY = 'passive';
+    setWaitPolicy = true;
+  }
   try {
     const require = createRequire(import.meta.url);
     cached = { addon: require(path) as NativeAddon };
