@@ -9,12 +9,25 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 import { loadTensors, saveTensors } from '../io/model-files.js';
 import { writeJson } from '../io/run-dir.js';
-import type { EarlyStoppingState } from './callbacks/early-stopping.js';
+import type { BestModel } from './callbacks/best-model.js';
+import type { EarlyStopping, EarlyStoppingState } from './callbacks/early-stopping.js';
 import type { EpochAccum, EpochLogs } from './callbacks/types.js';
 import type { Optimizer, OptimizerState } from './optimizer.js';
-import type { ScheduleState } from './schedule.js';
+import type { LrSchedule, ScheduleState } from './schedule.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
+
+/** The stateful parts of a run that a checkpoint saves and a resume restores. */
+export interface ResumableParts {
+  runDir: string;
+  model: tf.LayersModel;
+  /** Trainable variables in a fixed order (optimizer slots are stored by position). */
+  vars: readonly tf.Variable[];
+  optimizer: Optimizer;
+  schedule: LrSchedule;
+  earlyStopping: EarlyStopping;
+  best: BestModel;
+}
 const FORMAT = 1;
 
 export interface CheckpointState {

@@ -1,22 +1,10 @@
 // Puts a freshly built run back where its last checkpoint left it: weights, optimizer, schedule, callbacks, metrics.csv.
 import fs from 'node:fs';
-import type * as tf from '@tensorflow/tfjs';
-import type { BestModel } from './callbacks/best-model.js';
 import { METRIC_COLUMNS, roundLogs } from './callbacks/csv-logger.js';
-import type { EarlyStopping } from './callbacks/early-stopping.js';
 import type { EpochAccum, EpochLogs } from './callbacks/types.js';
-import { disposeCheckpoint, readCheckpoint } from './checkpoint.js';
-import type { Optimizer } from './optimizer.js';
-import type { LrSchedule } from './schedule.js';
+import { disposeCheckpoint, readCheckpoint, type ResumableParts } from './checkpoint.js';
 
-export interface RestoreDeps {
-  runDir: string;
-  model: tf.LayersModel;
-  vars: readonly tf.Variable[];
-  optimizer: Optimizer;
-  schedule: LrSchedule;
-  earlyStopping: EarlyStopping;
-  best: BestModel;
+export interface RestoreDeps extends ResumableParts {
   metricsFile: string;
   log: (line: string) => void;
 }

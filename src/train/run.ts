@@ -123,9 +123,8 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
     const earlyStopping = new EarlyStopping(es.monitor, es.patience, es.minDelta);
     const vars = trainableVariables(net);
     const metricsFile = path.join(runDir, 'metrics.csv');
-    const start = opts.resume
-      ? restoreCheckpoint({ runDir, model: built.model, vars, optimizer, schedule, earlyStopping, best, metricsFile, log: opts.log })
-      : undefined;
+    const parts = { runDir, model: built.model, vars, optimizer, schedule, earlyStopping, best };
+    const start = opts.resume ? restoreCheckpoint({ ...parts, metricsFile, log: opts.log }) : undefined;
     if (start) {
       summary.final = start.history.at(-1);
       summary.best = best.best;
@@ -134,10 +133,7 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
       new CsvLogger(metricsFile),
       best,
       earlyStopping,
-      new Checkpointer({
-        runDir, model: built.model, vars, optimizer, schedule, earlyStopping, best,
-        configSha256: summary.configSha256, everyMinutes: config.train.checkpointMinutes,
-      }),
+      new Checkpointer({ ...parts, configSha256: summary.configSha256, everyMinutes: config.train.checkpointMinutes }),
       new Progress(opts.log, opts.live),
       {
         onBatchEnd: (_l, st) => {

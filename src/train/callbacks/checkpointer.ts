@@ -1,20 +1,8 @@
 // Writes resume checkpoints: at every epoch end, every N minutes within an epoch, and when training stops.
-import type * as tf from '@tensorflow/tfjs';
-import { writeCheckpoint } from '../checkpoint.js';
-import type { Optimizer } from '../optimizer.js';
-import type { LrSchedule } from '../schedule.js';
-import type { BestModel } from './best-model.js';
-import type { EarlyStopping } from './early-stopping.js';
+import { writeCheckpoint, type ResumableParts } from '../checkpoint.js';
 import type { Callback, TrainState } from './types.js';
 
-export interface CheckpointerDeps {
-  runDir: string;
-  model: tf.LayersModel;
-  vars: readonly tf.Variable[];
-  optimizer: Optimizer;
-  schedule: LrSchedule;
-  earlyStopping: EarlyStopping;
-  best: BestModel;
+export interface CheckpointerDeps extends ResumableParts {
   configSha256: string;
   /** Minutes between mid-epoch checkpoints; 0 = epoch ends only. */
   everyMinutes: number;
