@@ -50,6 +50,8 @@ export interface FigureOptions {
   shownClass?: number;
   /** Upscaling of the per-image PNGs (the grid uses half of it, at least 2). */
   scale: number;
+  /** Box threshold as a fraction of the map's maximum. */
+  threshold: number;
   /** Files are named <outDir>/<prefix>-grid.png, <prefix>.csv and <prefix>/NNNN.png. */
   outDir: string;
   prefix: string;
@@ -91,7 +93,7 @@ export async function writeCamFigures(
     const pred = out.predicted[i];
     const shown = opts.shownClass ?? pred;
     const map = maps.subarray(i * h * w, (i + 1) * h * w);
-    const box = mapToBox(map, h, w);
+    const box = mapToBox(map, h, w, { threshold: opts.threshold });
     const truthBox = batch.boxes ? boxAt(batch.boxes, i) : undefined;
     const label = batch.labels?.[i];
     const score = truthBox ? iou(box, truthBox) : undefined;

@@ -4,7 +4,7 @@ import type { Preprocessor } from '../data/preprocess.js';
 import type { ImageSet } from '../data/types.js';
 import { UserError } from '../errors.js';
 import {
-  boxAt, centralBox, DEFAULT_CONNECTIVITY, DEFAULT_THRESHOLD, iou, IOU_CORRECT, mapToBox, type Box, type BoxOptions,
+  boxAt, centralBox, DEFAULT_CONNECTIVITY, iou, IOU_CORRECT, mapToBox, type Box, type BoxOptions,
 } from './boxes.js';
 import type { CamExtractor, CamMethod } from './extractor.js';
 
@@ -62,9 +62,8 @@ export interface LocalizationScore {
 export const BASELINE_FRACTIONS = Array.from({ length: 20 }, (_, i) => (i + 1) / 20);
 export const FIXED_BASELINE_FRACTION = 0.5;
 
-/** The protocol's constants, recorded with every score. */
+/** The protocol's constants, recorded with every score (with the threshold used; the paper's is DEFAULT_THRESHOLD). */
 export const PROTOCOL = {
-  threshold: DEFAULT_THRESHOLD,
   thresholdRule: 'pixels with value > threshold * max(map) of the map upsampled bilinearly to the input size',
   connectivity: DEFAULT_CONNECTIVITY,
   component: 'largest by pixel count (ties: larger sum of map values, then first in raster order)',

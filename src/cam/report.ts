@@ -6,7 +6,7 @@ import { loadDataset } from '../data/registry.js';
 import { head, type ImageSet } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { writeJson } from '../io/run-dir.js';
-import type { Box } from './boxes.js';
+import { DEFAULT_THRESHOLD, type Box } from './boxes.js';
 import { CamExtractor, type CamMethod } from './extractor.js';
 import { writeCamFigures, type CamImageResult, type ImageBatch } from './images.js';
 import { readImageFile, toModelImage } from './image-file.js';
@@ -31,6 +31,8 @@ export interface CamReportOptions {
   outDir?: string;
   /** Upscaling of the per-image PNGs (default 8; the grid uses half). */
   scale?: number;
+  /** Box threshold as a fraction of the map's maximum (default 0.2, the paper's); recorded in localization.json. */
+  threshold?: number;
   log?: (line: string) => void;
 }
 
@@ -40,7 +42,8 @@ export interface LocalizationFile {
   model: { body: string; head: string };
   weights: WeightsChoice;
   dataset: { name: string; images: number; imageShape: [number, number, number] };
-  protocol: typeof PROTOCOL;
+  /** The protocol's constants; `threshold` is the one used (0.2 unless --threshold changed it). */
+  protocol: typeof PROTOCOL & { threshold: number };
   /** One score per method evaluated. */
   methods: Partial<Record<CamMethod, LocalizationScore>>;
 }
@@ -85,17 +88,19 @@ export async function camReport(runDir: string, opts: CamReportOptions = {}): Pr
   if (!Number.isInteger(nImages) || nImages < 0) throw new UserError(`--images must be a whole number >= 0, got ${nImages}`);
   const scale = opts.scale ?? DEFAULT_SCALE;
   if (!Number.isInteger(scale) || scale < 1 || scale > 32) throw new UserError(`--scale must be a whole number from 1 to 32, got ${scale}`);
+  const threshold = opts.threshold ?? DEFAULT_THRESHOLD;
+  if (!(threshold >= 0 && threshold < 1)) throw new UserError(`--threshold must be in [0, 1), got ${threshold}`);
   if (opts.imageFile) readImageFile(opts.imageFile); // fail on an unreadable image before loading anything else
   const run = await openRun(runDir, opts.weights ?? 'final');
   try {
-    return await reportOpened(run, opts, nImages, scale, log);
+    return await reportOpened(run, opts, nImages, scale, threshold, log);
   } finally {
     run.model.dispose();
   }
 }
 
 async function reportOpened(
-  run: OpenedRun, opts: CamReportOptions, nImages: number, scale: number, log: (line: string) => void,
+  run: OpenedRun, opts: CamReportOptions, nImages: number, scale: number, threshold: number, log: (line: string) => void,
 ): Promise<CamReport> {
   const ex = new CamExtractor(run.model);
   const method = opts.method ?? ex.defaultMethod();
@@ -118,7 +123,7 @@ async function reportOpened(
   if (batch) {
     const prefix = `${opts.imageFile ? `file-${safeName(opts.imageFile)}` : 'test'}-${method}`;
     const figs = await writeCamFigures(ex, batch, run.pre, {
-      method, classNames: run.classNames, scale, outDir, prefix, ...(shownClass === undefined ? {} : { shownClass }),
+      method, classNames: run.classNames, scale, threshold, outDir, prefix, ...(shownClass === undefined ? {} : { shownClass }),
     });
     Object.assign(report, { gridPng: figs.gridPng, csv: figs.csv, images: figs.results });
     log(`${figs.results.length} figure(s): ${path.join(outDir, prefix)}/, grid ${figs.gridPng}, results ${figs.csv}`);
@@ -132,11 +137,11 @@ async function reportOpened(
       model: { body: run.config.model.body, head: run.config.model.head },
       weights: run.weights,
       dataset: { name: data.name, images: set.n, imageShape: [set.height, set.width, set.channels] },
-      protocol: PROTOCOL,
+      protocol: { ...PROTOCOL, threshold },
       methods: {},
     };
     for (const m of methods) {
-      const { records, score } = await scoreLocalization(ex, set, run.pre, m);
+      const { records, score } = await scoreLocalization(ex, set, run.pre, m, { box: { threshold } });
       file.methods[m] = score;
       await writeLocalizationCsv(path.join(outDir, `localization-${m}.csv`), records, run.classNames);
       log(formatScore(score));
@@ -144,7 +149,7 @@ async function reportOpened(
     report.localizationJson = path.join(outDir, 'localization.json');
     await writeJson(report.localizationJson, file);
     report.localization = file;
-    log(`localization: ${report.localizationJson}`);
+    log(`localization (boxes above ${Math.round(100 * threshold)}% of each map's maximum): ${report.localizationJson}`);
   }
   return report;
 }

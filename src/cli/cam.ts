@@ -18,6 +18,7 @@ main('cam', async () => {
     .option('weights', { type: 'string', choices: WEIGHTS_CHOICES, default: 'final', describe: 'model/ (final) or model-best/ (best)' })
     .option('out', { type: 'string', describe: 'output folder (default: <run>/cam)' })
     .option('scale', { type: 'number', default: DEFAULT_SCALE, describe: 'upscaling of the per-image PNGs (the grid uses half)' })
+    .option('threshold', { type: 'number', default: 0.2, describe: 'box threshold, fraction of the map maximum (the paper: 0.2)' })
     .option('backend', { type: 'string', choices: BACKEND_NAMES, default: 'auto', describe: 'tfjs backend (auto: the fastest available)' })
     .example('$0 --run experiments/quick-nin-gap/<run-id> --images 16', 'heat maps of 16 test images')
     .example('$0 --run ... --image photo.png --class disc', 'the map of class disc on any image')
@@ -34,6 +35,7 @@ main('cam', async () => {
     weights: args.weights as WeightsChoice,
     ...(args.out !== undefined ? { outDir: args.out } : {}),
     scale: args.scale,
+    threshold: args.threshold,
     log,
   });
   for (const r of report.images.slice(0, 32)) {

@@ -91,6 +91,10 @@ describe('cam/report', function () {
       expect(csv).to.have.length(13);
     }
     expect(file.protocol.threshold).to.equal(0.2);
+    const other = await camReport(gapRun, { images: 0, localization: true, method: 'gradcam', threshold: 0.5 });
+    expect(other.localization!.protocol.threshold).to.equal(0.5);
+    expect(Object.keys(other.localization!.methods)).to.deep.equal(['gradcam']);
+    await rejects(camReport(gapRun, { threshold: 1 }), /--threshold must be in \[0, 1\)/);
   });
 
   it('explains a PNG and a JPEG of any size, for a chosen class, with Grad-CAM on an fc head', async () => {
