@@ -8,6 +8,7 @@ import { UserError } from '../../src/errors.js';
 import { DivergedError } from '../../src/train/loop.js';
 import { readSummary, runTraining } from '../../src/train/run.js';
 import { microConfig } from './helpers.js';
+import { nativeAvailable } from '../../src/backend/select.js';
 
 const quiet = { log: () => {}, warn: () => {}, live: false };
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gaplab-rel-'));
@@ -26,6 +27,18 @@ describe('reliability', function () {
     expect(b.test).to.deep.equal(a.test);
     const c = await runTraining(microConfig(tmp(), ['seed=6']), quiet);
     expect(cols(c.runDir)).to.not.deep.equal(cols(a.runDir));
+  });
+
+  it('the native backend reproduces a run to within 1e-5 (oneDNN kernels may round differently; see README)', async function () {
+    if (!nativeAvailable()) this.skip();
+    const sets = ['backend=native', 'model.nin.width=0.1', 'model.body=nin', 'data.synthetic.imageSize=16', 'data.synthetic.trainSize=200'];
+    const a = await runTraining(microConfig(tmp(), sets), quiet);
+    const b = await runTraining(microConfig(tmp(), sets), quiet);
+    const rows = (d: string) => fs.readFileSync(path.join(d, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 8).map(Number));
+    const [ra, rb] = [rows(a.runDir), rows(b.runDir)];
+    expect(rb.length).to.equal(ra.length);
+    ra.forEach((r, i) => r.forEach((x, j) => expect(rb[i][j]).to.be.closeTo(x, 1e-5 * Math.max(1, Math.abs(x)))));
+    await tf.setBackend('cpu');
   });
 
   it('a NaN loss stops the run as diverged, naming epoch, batch and learning rate, and keeps the last checkpoint', async () => {

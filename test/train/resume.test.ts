@@ -94,6 +94,21 @@ describe('resume after a crash or an interrupt', function () {
     });
   }
 
+  it('a second SIGINT exits at once (130) and leaves a complete checkpoint to resume from', async () => {
+    const out = path.join(root, 'double');
+    const child = spawn(NODE[0], [...NODE.slice(1), TRAIN, '--config', configFile(out), '--progress', 'false'], { stdio: 'ignore' });
+    const exited = exitOf(child);
+    const runDir = await waitForMidEpochCheckpoint(path.join(out, 'micro'), child);
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    expect(await exited).to.equal(130);
+    const resumed = spawn(NODE[0], [...NODE.slice(1), TRAIN, '--resume', runDir, '--progress', 'false'], { stdio: 'ignore' });
+    expect(await exitOf(resumed)).to.equal(0);
+    expect(deterministicColumns(path.join(runDir, 'metrics.csv'))).to.deep.equal(
+      deterministicColumns(path.join(reference.runDir, 'metrics.csv')),
+    );
+  });
+
   it('refuses to resume a folder without a checkpoint, with a clear message', async () => {
     const child = spawn(NODE[0], [...NODE.slice(1), TRAIN, '--resume', root], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
