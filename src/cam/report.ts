@@ -106,14 +106,14 @@ async function reportOpened(
   const method = opts.method ?? ex.defaultMethod();
   ex.checkMethod(method);
   const shownClass = opts.className === undefined ? undefined : classIndex(opts.className, run.classNames);
-  const outDir = path.resolve(opts.outDir ?? path.join(run.runDir, 'cam'));
-  fs.mkdirSync(outDir, { recursive: true });
-  const report: CamReport = { outDir, method, images: [] };
   if (opts.localization && run.config.data.name !== 'synthetic') {
     throw new UserError(
       `--localization needs ground-truth boxes: only the built-in synthetic dataset has them, and this run was trained on ${run.config.data.name}`,
     );
   }
+  const outDir = path.resolve(opts.outDir ?? path.join(run.runDir, 'cam'));
+  fs.mkdirSync(outDir, { recursive: true });
+  const report: CamReport = { outDir, method, images: [] };
   const wantsTest = (!opts.imageFile && nImages > 0) || opts.localization;
   const data = wantsTest ? await loadDataset(run.config.data, run.config.seed, log) : undefined;
 
