@@ -23,6 +23,10 @@ const isJpeg = (b: Buffer) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 &&
 export function decodeImage(bytes: Buffer, source: string): DecodedImage {
   try {
     if (isPng(bytes)) {
+      // IHDR comes first: refuse absurd sizes before pngjs allocates width * height * 4 bytes.
+      if (bytes.length >= 24 && bytes.readUInt32BE(16) * bytes.readUInt32BE(20) > MAX_MEGAPIXELS * 1e6) {
+        throw new Error(`${bytes.readUInt32BE(16)}x${bytes.readUInt32BE(20)} pixels is over the ${MAX_MEGAPIXELS}-megapixel limit`);
+      }
       const png = PNG.sync.read(bytes);
       return { width: png.width, height: png.height, rgba: new Uint8Array(png.data) };
     }
