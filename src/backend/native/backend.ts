@@ -1,6 +1,7 @@
 // The `native` tfjs backend: the cpu backend's storage and kernels, plus a pool that recycles large output buffers.
 import type { DataType, TensorInfo } from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { totalmem } from 'node:os';
 
 import type { NativeAddon } from './addon.js';
 
@@ -31,7 +32,8 @@ export class NativeBackend extends MathBackendCPU {
   constructor(addon: NativeAddon, opts: { maxPooledBytes?: number } = {}) {
     super();
     this.addon = addon;
-    this.maxPooledBytes = opts.maxPooledBytes ?? 1 << 30;
+    // An eighth of the RAM, at most 4 GiB: enough for the transient buffers of a NIN step at batch 128 (~2 GiB).
+    this.maxPooledBytes = opts.maxPooledBytes ?? Math.min(4 * 2 ** 30, Math.floor(totalmem() / 8));
     // The cpu backend's first write prints "install tfjs-node to speed things up": not advice for this backend.
     Reflect.set(this, 'firstUse', false);
   }
