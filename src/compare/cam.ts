@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
+import { selectBackend } from '../backend/select.js';
 import type { Aggregate } from './aggregate.js';
 import type { Plan } from './plan.js';
 import { readSummary } from './run-state.js';
@@ -116,6 +117,16 @@ async function variantCam(cam: CamModule, plan: Plan, runDir: string, variant: s
 export async function camsForSuite(plan: Plan, agg: Aggregate, log: (l: string) => void, warn: (l: string) => void): Promise<VariantCam[] | undefined> {
   const cam = await loadCamModule(warn);
   if (!cam) return undefined;
+  const first = plan.variants[0]?.config;
+  if (first) {
+    // CAM runs in this process: give it the suite's backend (native where built), not tfjs's pure-JS default.
+    try {
+      await selectBackend(first.backend, { threads: first.threads, warn });
+    } catch (e) {
+      warn(`CAM: ${(e as Error).message}; no CAM section`);
+      return undefined;
+    }
+  }
   const out: VariantCam[] = [];
   for (const v of plan.variants) {
     const rec = agg.runs.find((r) => r.record.variant === v.name && r.record.status === 'completed')?.record;
