@@ -7,7 +7,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import lockfile from 'proper-lockfile';
 import { checkpointDir } from '../train/checkpoint.js';
 import type { RunSpec } from './plan.js';
-import { readSummary, runState } from './run-state.js';
+import { readSummary } from '../train/summary.js';
+import { runState } from './run-state.js';
 import type { WorkerRequest } from './worker.js';
 
 /** What happened to one run in this invocation. */

@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import { configToYaml, validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { EpochLogs } from '../train/callbacks/types.js';
-import type { RunSummary } from '../train/summary.js';
+import { readSummary, type RunSummary } from '../train/summary.js';
 import { sha256, type RunSpec } from './plan.js';
 
 export type RunCondition =
@@ -27,15 +27,6 @@ export interface RunState {
    * before a schema change and only re-validates to the same config (fine for skipping a completed run, not for resume).
    */
   exact?: boolean;
-}
-
-/** Parses summary.json, or undefined when it is absent or unreadable (a crash mid-write leaves the old file: atomic). */
-export function readSummary(runDir: string): RunSummary | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as RunSummary;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Does config.yaml, validated by today's schema (which fills keys added since with their defaults), give `config`? */

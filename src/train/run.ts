@@ -25,7 +25,7 @@ import { restoreCheckpoint } from './resume.js';
 import { trainableVariables } from './step.js';
 import { createOptimizer } from './optimizer.js';
 import { LrSchedule } from './schedule.js';
-import { testResult, type RunSummary } from './summary.js';
+import { readSummary, testResult, type RunSummary } from './summary.js';
 
 export interface RunOptions {
   /** Progress and result lines (stdout). */
@@ -193,15 +193,6 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
     summary.wallSeconds = (Date.now() - t0) / 1000;
     await save();
     for (const d of disposables.reverse()) d.dispose();
-  }
-}
-
-/** The summary.json of a run folder, if it has a readable one. */
-export function readSummary(runDir: string): RunSummary | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as RunSummary;
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,4 +1,6 @@
 // summary.json: what a run was (config, backend, sizes, parameters) and what it measured (best, final, test).
+import fs from 'node:fs';
+import path from 'node:path';
 import type { EpochLogs } from './callbacks/types.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'diverged' | 'interrupted';
@@ -39,4 +41,13 @@ export interface RunSummary {
 
 export function testResult(r: { loss: number; acc: number }): TestResult {
   return { loss: r.loss, acc: r.acc, error: 1 - r.acc };
+}
+
+/** Parses a run folder's summary.json, or undefined when it is absent or unreadable (it is written atomically). */
+export function readSummary(runDir: string): RunSummary | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as RunSummary;
+  } catch {
+    return undefined;
+  }
 }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
 import { DivergedError } from '../../src/train/loop.js';
-import { readSummary, runTraining } from '../../src/train/run.js';
+import { runTraining } from '../../src/train/run.js';
+import { readSummary } from '../../src/train/summary.js';
 import { microConfig } from './helpers.js';
 import { nativeAvailable } from '../../src/backend/select.js';
 
