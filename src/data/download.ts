@@ -78,7 +78,10 @@ export async function downloadFile(
     res.setTimeout(IDLE_TIMEOUT_MS, () => res.destroy(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)));
     // 'aborted' covers a server that closes the connection mid-body on older Node versions.
     res.on('aborted', () => res.destroy(new Error('connection closed before the end of the file')));
-    await pipeline(res, tap, fs.createWriteStream(tmp, { flags: 'wx' }));
+    // Create the file before streaming: a write stream opens lazily, so after an early failure its open could land
+    // after the cleanup below and leave a stray partial file.
+    const out = await fs.promises.open(tmp, 'wx');
+    await pipeline(res, tap, out.createWriteStream());
     if (Number.isFinite(expectedLength) && received !== expectedLength) {
       throw new Error(`received ${received} of ${expectedLength} bytes`);
     }
