@@ -10,7 +10,9 @@ import { DEFAULT_THRESHOLD, type Box } from './boxes.js';
 import { CamExtractor, type CamMethod } from './extractor.js';
 import { writeCamFigures, type CamImageResult, type ImageBatch } from './images.js';
 import { readImageFile, toModelImage } from './image-file.js';
-import { PROTOCOL, scoreLocalization, type LocalizationRecord, type LocalizationScore } from './localization.js';
+import {
+  PROTOCOL, scoreLocalization, type LocalizationRecord, type LocalizationScore, type SweepPoint,
+} from './localization.js';
 import { classIndex, openRun, type OpenedRun, type WeightsChoice } from './run-folder.js';
 
 export interface CamReportOptions {
@@ -144,6 +146,7 @@ async function reportOpened(
       const { records, score } = await scoreLocalization(ex, set, run.pre, m, { box: { threshold } });
       file.methods[m] = score;
       await writeLocalizationCsv(path.join(outDir, `localization-${m}.csv`), records, run.classNames);
+      if (score.sweep) await writeSweepCsv(path.join(outDir, `localization-${m}-sweep.csv`), score.sweep.points);
       log(formatScore(score));
     }
     report.localizationJson = path.join(outDir, 'localization.json');
@@ -162,7 +165,23 @@ export function formatScore(s: LocalizationScore): string {
   return (
     `${s.method}: ${s.images} images, classification ${pct(s.classification)}; localization top-1 ${pct(s.top1.accuracy)}, ` +
     `true class ${pct(s.trueClass.accuracy)} (mean IoU ${s.trueClass.meanIou.toFixed(3)}); central-box baseline ` +
-    `(best ${Math.round(100 * b.fraction)}% of the side) true class ${pct(b.trueClass.accuracy)}, top-1 ${pct(b.top1.accuracy)}`
+    `(best ${Math.round(100 * b.fraction)}% of the side) true class ${pct(b.trueClass.accuracy)}, top-1 ${pct(b.top1.accuracy)}` +
+    (s.sweep
+      ? `; best threshold ${Math.round(100 * s.sweep.best.threshold)}% (chosen on these images): true class ` +
+        `${pct(s.sweep.best.trueClass.accuracy)}, top-1 ${pct(s.sweep.best.top1.accuracy)}`
+      : '')
+  );
+}
+
+/** localization-<method>-sweep.csv: one row per threshold. */
+async function writeSweepCsv(file: string, points: SweepPoint[]): Promise<void> {
+  const cols = ['threshold', 'top1_accuracy', 'top1_mean_iou', 'true_class_accuracy', 'true_class_mean_iou'];
+  const writer = createObjectCsvWriter({ path: file, header: cols.map((id) => ({ id, title: id })) });
+  await writer.writeRecords(
+    points.map((p) => ({
+      threshold: p.threshold, top1_accuracy: p.top1.accuracy.toFixed(4), top1_mean_iou: p.top1.meanIou.toFixed(4),
+      true_class_accuracy: p.trueClass.accuracy.toFixed(4), true_class_mean_iou: p.trueClass.meanIou.toFixed(4),
+    })),
   );
 }
 

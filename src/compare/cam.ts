@@ -16,6 +16,8 @@ export interface CamScore {
   top1: { accuracy: number };
   trueClass: { accuracy: number; meanIou: number };
   baseline: { best: { fraction: number; trueClass: { accuracy: number }; top1: { accuracy: number } } };
+  /** Best box threshold of the sweep (chosen on the same images) and its true-class accuracy. */
+  sweep?: { best: { threshold: number; trueClass: { accuracy: number } } };
 }
 
 /** A variant's class activation maps for the report. */

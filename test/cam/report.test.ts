@@ -89,10 +89,20 @@ describe('cam/report', function () {
       expect(s.baseline.fixed.fraction).to.equal(0.5);
       const csv = fs.readFileSync(path.join(r.outDir, `localization-${m}.csv`), 'utf8').trim().split('\n');
       expect(csv).to.have.length(13);
+      // The sweep's 20% point is the protocol's score, computed again box by box; its best is the highest point.
+      const at20 = s.sweep.points.find((p: { threshold: number }) => p.threshold === 0.2);
+      expect(at20.trueClass).to.deep.equal(s.trueClass);
+      expect(at20.top1).to.deep.equal(s.top1);
+      expect(s.sweep.best.trueClass.accuracy).to.equal(Math.max(...s.sweep.points.map((p: { trueClass: { accuracy: number } }) => p.trueClass.accuracy)));
+      const sweepCsv = fs.readFileSync(path.join(r.outDir, `localization-${m}-sweep.csv`), 'utf8').trim().split('\n');
+      expect(sweepCsv).to.have.length(20);
+      expect(sweepCsv[0]).to.equal('threshold,top1_accuracy,top1_mean_iou,true_class_accuracy,true_class_mean_iou');
     }
     expect(file.protocol.threshold).to.equal(0.2);
     const other = await camReport(gapRun, { images: 0, localization: true, method: 'gradcam', threshold: 0.5 });
     expect(other.localization!.protocol.threshold).to.equal(0.5);
+    const g = other.localization!.methods.gradcam!;
+    expect(g.sweep!.points.find((p) => p.threshold === 0.5)!.trueClass).to.deep.equal(g.trueClass);
     expect(Object.keys(other.localization!.methods)).to.deep.equal(['gradcam']);
     await rejects(camReport(gapRun, { threshold: 1 }), /--threshold must be in \[0, 1\)/);
   });

@@ -61,6 +61,7 @@ describe('compare end to end', function () {
     if (fs.existsSync(new URL('../../src/cam/report.ts', import.meta.url))) {
       expect(html).to.contain('data:image/png;base64,');
       expect(html).to.contain('<table id="localization">');
+      expect(html).to.match(/data-col="best_threshold" data-csv="0\.\d+"/); // the sweep's best threshold, per row
     }
     expect(lines.some((l) => /^nin-gap - nin-fc +gap vs fc/.test(l))).to.equal(true); // the terminal table
 
