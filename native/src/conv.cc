@@ -382,9 +382,56 @@ std::string planKey(Kind kind, const ConvShape& s, bool bias, int act, float alp
   return k;
 }
 
-/** Runs a convolution, choosing (once per shape) between plain and blocked layouts in Auto mode by timing
- *  each on the call's own buffers; both write the same outputs, so the measuring runs are real work. Convolution
- *  results do not depend on the layout beyond float rounding (both pass the tests' 1e-5 bound). */
+/** Layout chosen per plan key in Auto mode: recorded when timing picks it, or set beforehand by setConvChoices so
+ *  that a rerun (another process) runs every convolution exactly as the first run did: bit-identical results. */
+std::unordered_map<std::string, Layout> gChoices;
+constexpr size_t kMaxChoices = 4096;
+
+const char* layoutName(Layout l) {
+  switch (l) {
+    case Layout::Plain: return "plain";
+    case Layout::Blocked: return "blocked";
+    case Layout::Split: return "split";
+    default: return "auto";
+  }
+}
+
+/** The plan of a fixed layout; Split falls back to Plain where the shape cannot be split. */
+std::shared_ptr<Plan> fixedPlan(Layout l, Kind kind, const ConvShape& s, bool bias, int act, float alpha) {
+  if (l == Layout::Split) {
+    if (auto split = buildSplitPlan(kind, s, bias, act, alpha)) return split;
+    l = Layout::Plain;
+  }
+  return buildPlan(kind, l, s, bias, act, alpha);
+}
+
+/** Times the candidate layouts on the call's own buffers and returns the fastest (by CPU time). Every candidate
+ *  writes the same outputs, so the measuring runs are real work; the caller runs the winner once more so the
+ *  outputs are exactly the winner's, as a rerun with the choice pinned computes them. */
+Layout timeLayouts(Kind kind, const ConvShape& s, bool bias, int act, float alpha, const std::vector<float*>& ptrs) {
+  std::vector<std::shared_ptr<Plan>> candidates{buildPlan(kind, Layout::Blocked, s, bias, act, alpha)};
+  std::vector<Layout> layouts{Layout::Blocked};
+  // Without reorders the blocked plan is the plain one.
+  if (candidates[0]->reorders()) {
+    candidates.push_back(buildPlan(kind, Layout::Plain, s, bias, act, alpha));
+    layouts.push_back(Layout::Plain);
+  }
+  if (auto split = buildSplitPlan(kind, s, bias, act, alpha)) {
+    candidates.push_back(split);
+    layouts.push_back(Layout::Split);
+  }
+  if (candidates.size() == 1) return layouts[0];
+  // First runs pay for JIT and first-touch page faults; then the best of two runs each.
+  std::vector<double> best(candidates.size(), 1e30);
+  for (auto& c : candidates) timeRun(*c, ptrs);
+  for (int rep = 0; rep < 2; rep++)
+    for (size_t i = 0; i < candidates.size(); i++) best[i] = std::min(best[i], timeRun(*candidates[i], ptrs));
+  return layouts[std::min_element(best.begin(), best.end()) - best.begin()];
+}
+
+/** Runs a convolution with the plan cached for its shape, building it on first use: the fixed layout, or in Auto
+ *  mode the recorded choice, else the fastest by timing (then recorded). Convolution results do not depend on the
+ *  layout beyond float rounding (every layout passes the tests' 1e-5 bound). */
 void runConv(Kind kind, const ConvShape& s, bool bias, int act, float alpha, const std::vector<float*>& ptrs) {
   std::lock_guard<std::mutex> lock(gMutex);
   const std::string key = planKey(kind, s, bias, act, alpha);
@@ -394,28 +441,18 @@ void runConv(Kind kind, const ConvShape& s, bool bias, int act, float alpha, con
     return;
   }
   if (gPlans.size() >= kMaxPlans) gPlans.clear();
-  std::shared_ptr<Plan> chosen;
-  if (gLayout == Layout::Split) chosen = buildSplitPlan(kind, s, bias, act, alpha);
-  if (!chosen && gLayout != Layout::Auto) chosen = buildPlan(kind, gLayout == Layout::Split ? Layout::Plain : gLayout, s, bias, act, alpha);
-  if (chosen) {
-    chosen->run(ptrs);
-  } else {
-    std::vector<std::shared_ptr<Plan>> candidates{buildPlan(kind, Layout::Blocked, s, bias, act, alpha)};
-    // Without reorders the blocked plan is the plain one.
-    if (candidates[0]->reorders()) candidates.push_back(buildPlan(kind, Layout::Plain, s, bias, act, alpha));
-    if (auto split = buildSplitPlan(kind, s, bias, act, alpha)) candidates.push_back(split);
-    if (candidates.size() == 1) {
-      chosen = candidates[0];
-      chosen->run(ptrs);
+  Layout layout = gLayout;
+  if (layout == Layout::Auto) {
+    auto c = gChoices.find(key);
+    if (c != gChoices.end()) {
+      layout = c->second;
     } else {
-      // First runs pay for JIT and first-touch page faults; then the best of two runs each, by CPU time.
-      std::vector<double> best(candidates.size(), 1e30);
-      for (auto& c : candidates) timeRun(*c, ptrs);
-      for (int rep = 0; rep < 2; rep++)
-        for (size_t i = 0; i < candidates.size(); i++) best[i] = std::min(best[i], timeRun(*candidates[i], ptrs));
-      chosen = candidates[std::min_element(best.begin(), best.end()) - best.begin()];
+      layout = timeLayouts(kind, s, bias, act, alpha, ptrs);
+      if (gChoices.size() < kMaxChoices) gChoices.emplace(key, layout);
     }
   }
+  auto chosen = fixedPlan(layout, kind, s, bias, act, alpha);
+  chosen->run(ptrs);
   gPlans.emplace(key, chosen);
 }
 
@@ -473,6 +510,47 @@ Napi::Value SetConvLayout(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** [[key, layout], ...]: the layouts Auto mode has chosen (or was given), for saving. */
+Napi::Value ConvChoices(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(gMutex);
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env, gChoices.size());
+  uint32_t i = 0;
+  for (const auto& [key, layout] : gChoices) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::String::New(env, key));
+    pair.Set(1u, Napi::String::New(env, layoutName(layout)));
+    out.Set(i++, pair);
+  }
+  return out;
+}
+
+/** Replaces the recorded choices by [[key, "plain"|"blocked"|"split"], ...] and drops the cached plans, so the next
+ *  convolution of every listed shape runs with the given layout (no timing). Validates everything first. */
+Napi::Value SetConvChoices(const Napi::CallbackInfo& info) {
+  require(info.Length() > 0 && info[0].IsArray(), "choices must be an array of [key, layout] pairs");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  require(arr.Length() <= kMaxChoices, "too many convolution choices");
+  std::unordered_map<std::string, Layout> next;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    require(v.IsArray() && v.As<Napi::Array>().Length() == 2, "each choice must be a [key, layout] pair");
+    Napi::Array pair = v.As<Napi::Array>();
+    require(pair.Get(0u).IsString() && pair.Get(1u).IsString(), "each choice must be a [key, layout] pair of strings");
+    const std::string layout = pair.Get(1u).As<Napi::String>().Utf8Value();
+    Layout l;
+    if (layout == "plain") l = Layout::Plain;
+    else if (layout == "blocked") l = Layout::Blocked;
+    else if (layout == "split") l = Layout::Split;
+    else throw ArgError("a choice's layout must be plain, blocked or split");
+    next[pair.Get(0u).As<Napi::String>().Utf8Value()] = l;
+  }
+  std::lock_guard<std::mutex> lock(gMutex);
+  gChoices = std::move(next);
+  gPlans.clear();
+  return info.Env().Undefined();
+}
+
 Napi::Value ConvCacheSize(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(gMutex);
   return Napi::Number::New(info.Env(), static_cast<double>(gPlans.size()));
@@ -492,6 +570,8 @@ void initConv(Napi::Env env, Napi::Object exports) {
   exports.Set("convBackwardWeights", Napi::Function::New(env, guarded<ConvBackwardWeights>, "convBackwardWeights"));
   exports.Set("setConvLayout", Napi::Function::New(env, guarded<SetConvLayout>, "setConvLayout"));
   exports.Set("convCacheSize", Napi::Function::New(env, guarded<ConvCacheSize>, "convCacheSize"));
+  exports.Set("convChoices", Napi::Function::New(env, guarded<ConvChoices>, "convChoices"));
+  exports.Set("setConvChoices", Napi::Function::New(env, guarded<SetConvChoices>, "setConvChoices"));
 }
 
 }  // namespace gaplab

@@ -19,6 +19,10 @@ export interface NativeAddon {
   convBackwardWeights(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   setConvLayout(layout: 'plain' | 'blocked' | 'split' | 'auto'): void;
   convCacheSize(): number;
+  /** The layouts auto mode chose (or was given) per convolution key. */
+  convChoices(): Array<[string, 'plain' | 'blocked' | 'split']>;
+  /** Replaces the recorded choices (and drops cached plans): listed shapes then run with the given layout, untimed. */
+  setConvChoices(choices: Array<[string, string]>): void;
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
   /** Output as dims [d0, d1, d2]; operand strides over them (the last 0 or 1). */
   binary(op: number, a: Float32Array, aStrides: Int32Array, b: Float32Array, bStrides: Int32Array, y: Float32Array,

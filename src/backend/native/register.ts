@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 
 import { UserError } from '../../errors.js';
 import { addonError, loadAddon, type NativeAddon } from './addon.js';
+import { convChoicesPath, loadConvChoices, saveConvChoices } from './conv-choices.js';
 import { NativeBackend } from './backend.js';
 import { installNativeGradients, NATIVE_BACKEND_NAME } from './gradients.js';
 import type { NativeKernel } from './kernels/common.js';
@@ -63,6 +64,22 @@ function resolveThreads(threads: number): number {
 }
 
 let registered: NativeAddon | undefined;
+/** The convolution choice file in use (it depends on the thread count); saved on exit and on a thread change. */
+let choicesFile: string | undefined;
+let exitHook = false;
+
+/** Switches to the choice file of the current settings: saves what was chosen under the old ones, loads the new. */
+function useChoiceFile(addon: NativeAddon): void {
+  const file = convChoicesPath(addon);
+  if (file === choicesFile) return;
+  saveConvChoices(addon, choicesFile);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => saveConvChoices(addon, choicesFile));
+  }
+  choicesFile = file;
+  loadConvChoices(addon, file);
+}
 
 /**
  * Registers backend 'native' (priority below cpu, so it is used only when selected) and returns true, or returns
@@ -79,6 +96,7 @@ export function registerNativeBackend(opts: NativeBackendOptions): boolean {
     }
     addon.setConvLayout(layout as ConvLayout);
   }
+  useChoiceFile(addon);
   if (registered) return true;
   registered = addon;
   tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(addon), 0);

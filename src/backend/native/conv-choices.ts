@@ -1,0 +1,79 @@
+// Persists the convolution layouts that auto mode picks by timing, so reruns on this machine compute bit-identical results.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+
+import type { NativeAddon } from './addon.js';
+
+/** Env var: folder of the choice files (default $XDG_CACHE_HOME/gaplab or ~/.cache/gaplab); "off" disables them. */
+export const CONV_CHOICES_ENV = 'GAPLAB_CONV_CHOICES';
+
+type Choice = [string, 'plain' | 'blocked' | 'split'];
+const LAYOUTS = new Set(['plain', 'blocked', 'split']);
+/** Bump when plan keys or layouts change meaning, so old files are ignored. */
+const FORMAT = 1;
+
+interface ChoicesFile {
+  format: number;
+  /** What the choices were timed on (they only apply there). */
+  machine: { cpu: string; arch: string; threads: number; onednn: string };
+  choices: Choice[];
+}
+
+function machineOf(addon: NativeAddon): ChoicesFile['machine'] {
+  const info = addon.info();
+  return { cpu: os.cpus()[0]?.model ?? 'unknown', arch: process.arch, threads: info.threads, onednn: info.onednn };
+}
+
+/** The choice file for this machine, oneDNN version and thread count; undefined when disabled. */
+export function convChoicesPath(addon: NativeAddon, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const setting = env[CONV_CHOICES_ENV];
+  if (setting === 'off') return undefined;
+  const dir = setting || path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'gaplab');
+  const id = createHash('sha256').update(JSON.stringify({ format: FORMAT, ...machineOf(addon) })).digest('hex').slice(0, 16);
+  return path.join(dir, `conv-choices-${id}.json`);
+}
+
+/** The file's choices, or [] when it is missing, unreadable, from another format or malformed (it is only a cache). */
+export function readConvChoices(file: string): Choice[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return [];
+  }
+  const f = parsed as Partial<ChoicesFile> | null;
+  if (!f || f.format !== FORMAT || !Array.isArray(f.choices)) return [];
+  return f.choices.filter(
+    (c): c is Choice => Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && LAYOUTS.has(c[1] as string),
+  );
+}
+
+/** Gives the addon the recorded choices of this machine (if any); returns how many. */
+export function loadConvChoices(addon: NativeAddon, file: string | undefined): number {
+  if (!file) return 0;
+  const choices = readConvChoices(file);
+  addon.setConvChoices(choices);
+  return choices.length;
+}
+
+/**
+ * Adds the addon's choices to the file. Choices already in the file win (another process may have run with them
+ * since this one started), so the file only grows. Synchronous: it also runs from a process 'exit' handler.
+ */
+export function saveConvChoices(addon: NativeAddon, file: string | undefined): void {
+  if (!file) return;
+  const known = new Map(readConvChoices(file));
+  const before = known.size;
+  for (const [key, layout] of addon.convChoices()) if (!known.has(key)) known.set(key, layout);
+  if (known.size === before && fs.existsSync(file)) return;
+  const out: ChoicesFile = { format: FORMAT, machine: machineOf(addon), choices: [...known.entries()].sort() };
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    writeFileAtomic.sync(file, JSON.stringify(out, null, 1) + '\n');
+  } catch {
+    // A read-only home or full disk costs only reproducibility of the next run, never this one.
+  }
+}

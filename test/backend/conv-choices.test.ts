@@ -1,0 +1,114 @@
+// Convolution choice files: path per machine and threads, tolerant reading, merging saves, and pinned layouts in the addon.
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
+import {
+  CONV_CHOICES_ENV, convChoicesPath, loadConvChoices, readConvChoices, saveConvChoices,
+} from '../../src/backend/native/conv-choices.js';
+import { registerNativeBackend } from '../../src/backend/native/register.js';
+
+/** Just enough of the addon for the file functions. */
+function fakeAddon(threads: number, choices: Array<[string, 'plain' | 'blocked' | 'split']> = []): NativeAddon {
+  let held: Array<[string, string]> = choices;
+  return {
+    info: () => ({ onednn: '9.9.9', threads, openmp: true }),
+    convChoices: () => held,
+    setConvChoices: (c: Array<[string, string]>) => (held = c),
+  } as unknown as NativeAddon;
+}
+
+describe('backend/native conv choices', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gaplab-choices-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('names one file per thread count under the chosen folder, and none when turned off', () => {
+    const env = { [CONV_CHOICES_ENV]: dir };
+    const a = convChoicesPath(fakeAddon(2), env)!;
+    expect(path.dirname(a)).to.equal(dir);
+    expect(path.basename(a)).to.match(/^conv-choices-[0-9a-f]{16}\.json$/);
+    expect(convChoicesPath(fakeAddon(2), env)).to.equal(a);
+    expect(convChoicesPath(fakeAddon(4), env)).to.not.equal(a);
+    expect(convChoicesPath(fakeAddon(2), { [CONV_CHOICES_ENV]: 'off' })).to.equal(undefined);
+    expect(convChoicesPath(fakeAddon(2), { XDG_CACHE_HOME: dir })!.startsWith(path.join(dir, 'gaplab'))).to.equal(true);
+  });
+
+  it('reads a missing, broken or foreign file as no choices, and drops malformed entries', () => {
+    const f = path.join(dir, 'c.json');
+    expect(readConvChoices(f)).to.deep.equal([]);
+    fs.writeFileSync(f, '{not json');
+    expect(readConvChoices(f)).to.deep.equal([]);
+    fs.writeFileSync(f, JSON.stringify({ format: 99, choices: [['k', 'plain']] }));
+    expect(readConvChoices(f)).to.deep.equal([]);
+    fs.writeFileSync(f, JSON.stringify({ format: 1, choices: [['k', 'plain'], ['j', 'fastest'], [3, 'split'], ['i'], ['h', 'split']] }));
+    expect(readConvChoices(f)).to.deep.equal([['k', 'plain'], ['h', 'split']]);
+  });
+
+  it('saves by adding new keys only: choices already in the file win', () => {
+    const f = path.join(dir, 'sub', 'c.json');
+    saveConvChoices(fakeAddon(2, [['a', 'plain'], ['b', 'split']]), f);
+    expect(readConvChoices(f)).to.deep.equal([['a', 'plain'], ['b', 'split']]);
+    saveConvChoices(fakeAddon(2, [['b', 'blocked'], ['c', 'blocked']]), f);
+    expect(readConvChoices(f)).to.deep.equal([['a', 'plain'], ['b', 'split'], ['c', 'blocked']]);
+    const addon = fakeAddon(2);
+    expect(loadConvChoices(addon, f)).to.equal(3);
+    expect(addon.convChoices()).to.deep.equal([['a', 'plain'], ['b', 'split'], ['c', 'blocked']]);
+    expect(loadConvChoices(addon, undefined)).to.equal(0);
+    saveConvChoices(addon, undefined); // off: nothing to do, no error
+  });
+
+  describe('in the addon', function () {
+    let addon: NativeAddon;
+    before(function () {
+      const a = loadAddon();
+      if (!a || !registerNativeBackend({ threads: 2 })) this.skip();
+      addon = a!;
+    });
+    after(async () => {
+      if (addon) addon.setConvChoices([]);
+      await tf.setBackend('cpu');
+    });
+
+    const conv = () =>
+      tf.tidy(() => {
+        const x = tf.randomNormal([4, 12, 12, 8], 0, 1, 'float32', 1) as tf.Tensor4D;
+        const w = tf.randomNormal([3, 3, 8, 16], 0, 1, 'float32', 2) as tf.Tensor4D;
+        return tf.conv2d(x, w, 1, 'same').dataSync().slice();
+      });
+
+    it('records the layout auto mode picks and, given that choice, reruns the shape bit for bit without timing', async () => {
+      await tf.setBackend('native');
+      addon.setConvChoices([]);
+      const first = conv();
+      const recorded = addon.convChoices();
+      expect(recorded).to.have.length(1);
+      expect(['plain', 'blocked', 'split']).to.include(recorded[0][1]);
+      // A fresh process would start with no plans and this choice: same plan, same bits.
+      addon.setConvChoices(recorded);
+      expect(addon.convCacheSize()).to.equal(0);
+      expect(Array.from(conv())).to.deep.equal(Array.from(first));
+      // Each pinned layout equals that layout forced, bit for bit.
+      for (const layout of ['plain', 'blocked', 'split'] as const) {
+        addon.setConvChoices([[recorded[0][0], layout]]);
+        const pinned = conv();
+        addon.setConvLayout(layout);
+        try {
+          expect(Array.from(conv())).to.deep.equal(Array.from(pinned));
+        } finally {
+          addon.setConvLayout('auto');
+        }
+      }
+    });
+
+    it('rejects malformed choices with a clear error and keeps the previous ones', () => {
+      addon.setConvChoices([['k', 'plain']]);
+      expect(() => addon.setConvChoices([['k', 'fastest']])).to.throw(/plain, blocked or split/);
+      expect(() => addon.setConvChoices([['k']] as unknown as Array<[string, string]>)).to.throw(/\[key, layout\] pair/);
+      expect(() => addon.setConvChoices('k' as unknown as Array<[string, string]>)).to.throw(/array/);
+      expect(addon.convChoices()).to.deep.equal([['k', 'plain']]);
+    });
+  });
+});
