@@ -14,6 +14,7 @@ import { assertWritable, createRunDir, writeJson, writeText } from '../io/run-di
 import { UserError } from '../errors.js';
 import { buildModel, logitsModel } from '../models/registry.js';
 import { BestModel } from './callbacks/best-model.js';
+import { ChanceWatch, chanceHint } from './callbacks/chance-watch.js';
 import { CsvLogger } from './callbacks/csv-logger.js';
 import { EarlyStopping } from './callbacks/early-stopping.js';
 import { Progress } from './callbacks/progress.js';
@@ -135,6 +136,7 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
       earlyStopping,
       new Checkpointer({ ...parts, configSha256: summary.configSha256, everyMinutes: config.train.checkpointMinutes }),
       new Progress(opts.log, opts.live),
+      new ChanceWatch(data.classNames.length, chanceHint(config.model), opts.warn),
       {
         onBatchEnd: (_l, st) => {
           if (opts.signal?.aborted && !st.stop) {

@@ -1,0 +1,42 @@
+// The chance-level warning: fires once after two epochs at ln C, never for a learning model, with a head-specific hint.
+import { expect } from 'chai';
+import { ChanceWatch, chanceHint } from '../../src/train/callbacks/chance-watch.js';
+import type { EpochLogs, TrainState } from '../../src/train/callbacks/types.js';
+import { defaultConfig } from '../../src/config/schema.js';
+
+const LN6 = Math.log(6); // 1.791759...
+
+function epochs(losses: number[]): { warnings: string[] } {
+  const warnings: string[] = [];
+  const watch = new ChanceWatch(6, 'HINT', (l) => warnings.push(l));
+  const s = { history: [] as EpochLogs[] } as TrainState;
+  losses.forEach((train_loss, i) => {
+    const logs = { epoch: i + 1, train_loss } as EpochLogs;
+    s.history.push(logs);
+    watch.onEpochEnd(logs, s);
+  });
+  return { warnings };
+}
+
+describe('train/callbacks/chance-watch', () => {
+  it('warns once, after two epochs in a row within 0.005 of ln C, naming the epoch and the hint', () => {
+    const { warnings } = epochs([LN6 + 0.004, LN6 - 0.001, LN6, LN6]);
+    expect(warnings).to.deep.equal([
+      'training loss has stayed at chance level, ln(6) = 1.792, for 2 epochs (through epoch 2): the model is not learning; HINT',
+    ]);
+  });
+
+  it('stays quiet for a learning model, a slow first epoch, or a single epoch at chance', () => {
+    expect(epochs([1.77, 1.5, 1.2]).warnings).to.deep.equal([]);
+    expect(epochs([LN6, 1.7, LN6, 1.6]).warnings).to.deep.equal([]); // never two in a row
+    expect(epochs([LN6 + 0.006, LN6 + 0.006]).warnings).to.deep.equal([]); // just outside the tolerance
+    expect(epochs([LN6]).warnings).to.deep.equal([]);
+  });
+
+  it('blames dead ReLU class maps only for the gap head with ReLU maps', () => {
+    const m = defaultConfig().model; // nin + gap, relu maps: NIN's choice
+    expect(chanceHint(m)).to.match(/class map is zero on every image.*model\.gap\.activation: linear/);
+    expect(chanceHint({ ...m, gap: { activation: 'linear' } })).to.match(/lower learning rate/);
+    expect(chanceHint({ ...m, head: 'fc' })).to.not.match(/class map/);
+  });
+});
