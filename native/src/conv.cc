@@ -385,7 +385,7 @@ std::string planKey(Kind kind, const ConvShape& s, bool bias, int act, float alp
 /** Layout chosen per plan key in Auto mode: recorded when timing picks it, or set beforehand by setConvChoices so
  *  that a rerun (another process) runs every convolution exactly as the first run did: bit-identical results. */
 std::unordered_map<std::string, Layout> gChoices;
-constexpr size_t kMaxChoices = 4096;
+constexpr size_t kMaxChoices = 16384;  // keep equal to MAX_CHOICES in src/backend/native/conv-choices.ts
 
 const char* layoutName(Layout l) {
   switch (l) {
@@ -561,6 +561,7 @@ Napi::Value ConvCacheSize(const Napi::CallbackInfo& info) {
 void clearConvCache() {
   std::lock_guard<std::mutex> lock(gMutex);
   gPlans.clear();
+  gChoices.clear();  // timed for the old thread count
   gArena.clear();
 }
 

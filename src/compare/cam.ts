@@ -82,7 +82,9 @@ async function variantCam(cam: CamModule, plan: Plan, runDir: string, variant: s
   const cached = (): CamSource | undefined => {
     try {
       const s = JSON.parse(fs.readFileSync(sourceFile, 'utf8')) as CamSource;
-      return s.runDir === runDir && s.finishedAt === finishedAt && s.weights === weights ? s : undefined;
+      // Scores cached before the threshold sweep existed lack it: make them again.
+      const current = s.scores.every((x) => x.sweep !== undefined);
+      return s.runDir === runDir && s.finishedAt === finishedAt && s.weights === weights && current ? s : undefined;
     } catch {
       return undefined;
     }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
 import {
-  CONV_CHOICES_ENV, convChoicesPath, loadConvChoices, readConvChoices, saveConvChoices,
+  CONV_CHOICES_ENV, convChoicesPath, loadConvChoices, MAX_CHOICES, readConvChoices, saveConvChoices,
 } from '../../src/backend/native/conv-choices.js';
 import { registerNativeBackend } from '../../src/backend/native/register.js';
 
@@ -60,11 +60,27 @@ describe('backend/native conv choices', () => {
     saveConvChoices(addon, undefined); // off: nothing to do, no error
   });
 
+  it('caps what it reads at MAX_CHOICES and survives an addon that refuses the file', () => {
+    const f = path.join(dir, 'big.json');
+    const many = Array.from({ length: MAX_CHOICES + 5 }, (_, i) => [`k${i}`, 'plain']);
+    fs.writeFileSync(f, JSON.stringify({ format: 1, choices: many }));
+    expect(readConvChoices(f)).to.have.length(MAX_CHOICES);
+    const refusing = { ...fakeAddon(2), setConvChoices: (c: unknown[]) => { if (c.length) throw new Error('no'); } } as unknown as NativeAddon;
+    expect(loadConvChoices(refusing, f)).to.equal(0);
+  });
+
+  it('writes nothing when no choice was made (fixed layouts)', () => {
+    const f = path.join(dir, 'none.json');
+    saveConvChoices(fakeAddon(2), f);
+    expect(fs.existsSync(f)).to.equal(false);
+  });
+
   describe('in the addon', function () {
     let addon: NativeAddon;
     before(function () {
       const a = loadAddon();
-      if (!a || !registerNativeBackend({ threads: 2 })) this.skip();
+      // These check auto mode; a fixed GAPLAB_CONV_LAYOUT records no choices.
+      if (!a || !registerNativeBackend({ threads: 2 }) || (process.env.GAPLAB_CONV_LAYOUT ?? 'auto') !== 'auto') this.skip();
       addon = a!;
     });
     after(async () => {
@@ -100,6 +116,20 @@ describe('backend/native conv choices', () => {
         } finally {
           addon.setConvLayout('auto');
         }
+      }
+    });
+
+    it('drops the choices when the thread count changes (they were timed for the old one)', async function () {
+      if (!addon.info().openmp) this.skip(); // without OpenMP the thread count is fixed
+      await tf.setBackend('native');
+      addon.setConvChoices([]);
+      conv();
+      expect(addon.convChoices()).to.have.length(1);
+      addon.setThreads(1);
+      try {
+        expect(addon.convChoices()).to.deep.equal([]);
+      } finally {
+        addon.setThreads(2);
       }
     });
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 
 import type { NativeAddon } from './addon.js';
@@ -11,18 +12,21 @@ import type { NativeAddon } from './addon.js';
 export const CONV_CHOICES_ENV = 'GAPLAB_CONV_CHOICES';
 
 type Choice = [string, 'plain' | 'blocked' | 'split'];
+/** Most choices a file (and the addon) holds; keep equal to kMaxChoices in native/src/conv.cc. */
+export const MAX_CHOICES = 16384;
 const LAYOUTS = new Set(['plain', 'blocked', 'split']);
 /** Bump when plan keys or layouts change meaning, so old files are ignored. */
 const FORMAT = 1;
 
-interface ChoicesFile {
+export interface ChoicesFile {
   format: number;
   /** What the choices were timed on (they only apply there). */
   machine: { cpu: string; arch: string; threads: number; onednn: string };
   choices: Choice[];
 }
 
-function machineOf(addon: NativeAddon): ChoicesFile['machine'] {
+/** What the addon's current choices are timed for. */
+export function machineOf(addon: NativeAddon): ChoicesFile['machine'] {
   const info = addon.info();
   return { cpu: os.cpus()[0]?.model ?? 'unknown', arch: process.arch, threads: info.threads, onednn: info.onednn };
 }
@@ -46,34 +50,47 @@ export function readConvChoices(file: string): Choice[] {
   }
   const f = parsed as Partial<ChoicesFile> | null;
   if (!f || f.format !== FORMAT || !Array.isArray(f.choices)) return [];
-  return f.choices.filter(
-    (c): c is Choice => Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && LAYOUTS.has(c[1] as string),
-  );
+  return f.choices
+    .filter((c): c is Choice => Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && LAYOUTS.has(c[1] as string))
+    .slice(0, MAX_CHOICES);
 }
 
 /** Gives the addon the recorded choices of this machine (if any); returns how many. */
 export function loadConvChoices(addon: NativeAddon, file: string | undefined): number {
   if (!file) return 0;
   const choices = readConvChoices(file);
-  addon.setConvChoices(choices);
+  try {
+    addon.setConvChoices(choices);
+  } catch {
+    addon.setConvChoices([]); // a file the addon refuses is ignored like any broken cache
+    return 0;
+  }
   return choices.length;
 }
 
 /**
- * Adds the addon's choices to the file. Choices already in the file win (another process may have run with them
- * since this one started), so the file only grows. Synchronous: it also runs from a process 'exit' handler.
+ * Adds the addon's choices to the file, under a lock so concurrent processes (compare --jobs N) do not drop each
+ * other's. Choices already in the file win (another process may have run with them since this one started), so the
+ * file only grows, up to MAX_CHOICES. `machine` is what the choices were timed for (default: the addon's now).
+ * Synchronous: it also runs from a process 'exit' handler; any failure only costs the next run's reproducibility.
  */
-export function saveConvChoices(addon: NativeAddon, file: string | undefined): void {
+export function saveConvChoices(addon: NativeAddon, file: string | undefined, machine = machineOf(addon)): void {
   if (!file) return;
-  const known = new Map(readConvChoices(file));
-  const before = known.size;
-  for (const [key, layout] of addon.convChoices()) if (!known.has(key)) known.set(key, layout);
-  if (known.size === before && fs.existsSync(file)) return;
-  const out: ChoicesFile = { format: FORMAT, machine: machineOf(addon), choices: [...known.entries()].sort() };
+  const mine = addon.convChoices();
+  if (!mine.length) return;
+  let release: (() => void) | undefined;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    release = lockfile.lockSync(file, { realpath: false, stale: 10_000 });
+    const known = new Map(readConvChoices(file));
+    const before = known.size;
+    for (const [key, layout] of mine) if (!known.has(key) && known.size < MAX_CHOICES) known.set(key, layout);
+    if (known.size === before) return;
+    const out: ChoicesFile = { format: FORMAT, machine, choices: [...known.entries()].sort() };
     writeFileAtomic.sync(file, JSON.stringify(out, null, 1) + '\n');
   } catch {
-    // A read-only home or full disk costs only reproducibility of the next run, never this one.
+    // Locked by another process for too long, read-only home, full disk: skip; this run is unaffected.
+  } finally {
+    release?.();
   }
 }

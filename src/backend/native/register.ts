@@ -5,7 +5,9 @@ import { availableParallelism } from 'node:os';
 
 import { UserError } from '../../errors.js';
 import { addonError, loadAddon, type NativeAddon } from './addon.js';
-import { convChoicesPath, loadConvChoices, saveConvChoices } from './conv-choices.js';
+import {
+  convChoicesPath, loadConvChoices, machineOf, saveConvChoices, type ChoicesFile,
+} from './conv-choices.js';
 import { NativeBackend } from './backend.js';
 import { installNativeGradients, NATIVE_BACKEND_NAME } from './gradients.js';
 import type { NativeKernel } from './kernels/common.js';
@@ -64,20 +66,20 @@ function resolveThreads(threads: number): number {
 }
 
 let registered: NativeAddon | undefined;
-/** The convolution choice file in use (it depends on the thread count); saved on exit and on a thread change. */
-let choicesFile: string | undefined;
-let exitHook = false;
+/** The convolution choice file in use (it depends on the thread count) and what its choices were timed for. */
+let choices: { file: string | undefined; machine?: ChoicesFile['machine'] } | undefined;
 
-/** Switches to the choice file of the current settings: saves what was chosen under the old ones, loads the new. */
+/** Saves the choices made so far to their file (on exit, and before a thread change drops them). */
+function saveChoices(addon: NativeAddon): void {
+  if (choices?.file) saveConvChoices(addon, choices.file, choices.machine);
+}
+
+/** Switches to the choice file of the current settings and loads it. */
 function useChoiceFile(addon: NativeAddon): void {
   const file = convChoicesPath(addon);
-  if (file === choicesFile) return;
-  saveConvChoices(addon, choicesFile);
-  if (!exitHook) {
-    exitHook = true;
-    process.on('exit', () => saveConvChoices(addon, choicesFile));
-  }
-  choicesFile = file;
+  if (choices && file === choices.file) return;
+  if (!choices) process.on('exit', () => saveChoices(addon));
+  choices = { file, machine: machineOf(addon) };
   loadConvChoices(addon, file);
 }
 
@@ -88,7 +90,10 @@ function useChoiceFile(addon: NativeAddon): void {
 export function registerNativeBackend(opts: NativeBackendOptions): boolean {
   const addon = loadAddon();
   if (!addon) return false;
-  addon.setThreads(resolveThreads(opts.threads));
+  const threads = resolveThreads(opts.threads);
+  // Convolution choices are timed for a thread count, and the addon drops them when it changes: save them first.
+  if (threads !== addon.getThreads()) saveChoices(addon);
+  addon.setThreads(threads);
   const layout = opts.convLayout ?? process.env.GAPLAB_CONV_LAYOUT;
   if (layout !== undefined) {
     if (!CONV_LAYOUTS.includes(layout as ConvLayout)) {
