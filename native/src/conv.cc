@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 
 #include "common.h"
 
@@ -387,13 +388,24 @@ std::string planKey(Kind kind, const ConvShape& s, bool bias, int act, float alp
 std::unordered_map<std::string, Layout> gChoices;
 constexpr size_t kMaxChoices = 16384;  // keep equal to MAX_CHOICES in src/backend/native/conv-choices.ts
 
+/** The layouts' names in JavaScript (GAPLAB_CONV_LAYOUT, choice files), one table for both directions. */
+constexpr std::pair<Layout, const char*> kLayoutNames[] = {
+    {Layout::Plain, "plain"}, {Layout::Blocked, "blocked"}, {Layout::Split, "split"}, {Layout::Auto, "auto"}};
+
 const char* layoutName(Layout l) {
-  switch (l) {
-    case Layout::Plain: return "plain";
-    case Layout::Blocked: return "blocked";
-    case Layout::Split: return "split";
-    default: return "auto";
-  }
+  for (const auto& [layout, name] : kLayoutNames)
+    if (layout == l) return name;
+  return "auto";
+}
+
+/** The layout called `name`; false when there is none. */
+bool parseLayout(const std::string& name, Layout& out) {
+  for (const auto& [layout, n] : kLayoutNames)
+    if (name == n) {
+      out = layout;
+      return true;
+    }
+  return false;
 }
 
 /** The plan of a fixed layout; Split falls back to Plain where the shape cannot be split. */
@@ -498,13 +510,8 @@ Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info) {
 /** "plain", "blocked", "split" or "auto": how convolutions run (see Layout and runConv). */
 Napi::Value SetConvLayout(const Napi::CallbackInfo& info) {
   require(info.Length() > 0 && info[0].IsString(), "layout must be a string");
-  const std::string m = info[0].As<Napi::String>().Utf8Value();
   Layout l;
-  if (m == "plain") l = Layout::Plain;
-  else if (m == "blocked") l = Layout::Blocked;
-  else if (m == "split") l = Layout::Split;
-  else if (m == "auto") l = Layout::Auto;
-  else throw ArgError("layout must be plain, blocked, split or auto");
+  if (!parseLayout(info[0].As<Napi::String>().Utf8Value(), l)) throw ArgError("layout must be plain, blocked, split or auto");
   std::lock_guard<std::mutex> lock(gMutex);
   gLayout = l;
   return info.Env().Undefined();
@@ -537,12 +544,9 @@ Napi::Value SetConvChoices(const Napi::CallbackInfo& info) {
     require(v.IsArray() && v.As<Napi::Array>().Length() == 2, "each choice must be a [key, layout] pair");
     Napi::Array pair = v.As<Napi::Array>();
     require(pair.Get(0u).IsString() && pair.Get(1u).IsString(), "each choice must be a [key, layout] pair of strings");
-    const std::string layout = pair.Get(1u).As<Napi::String>().Utf8Value();
     Layout l;
-    if (layout == "plain") l = Layout::Plain;
-    else if (layout == "blocked") l = Layout::Blocked;
-    else if (layout == "split") l = Layout::Split;
-    else throw ArgError("a choice's layout must be plain, blocked or split");
+    if (!parseLayout(pair.Get(1u).As<Napi::String>().Utf8Value(), l) || l == Layout::Auto)
+      throw ArgError("a choice's layout must be plain, blocked or split");
     next[pair.Get(0u).As<Napi::String>().Utf8Value()] = l;
   }
   std::lock_guard<std::mutex> lock(gMutex);

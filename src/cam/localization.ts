@@ -116,9 +116,9 @@ function baselineAt(records: LocalizationRecord[], h: number, w: number, fractio
  * IoU with `truth` of the box of `map` at each threshold (0 where there is no box). One map, [h*w] row-major.
  */
 export function sweepIous(
-  map: ArrayLike<number>, h: number, w: number, truth: Box, thresholds: readonly number[], connectivity?: 4 | 8,
+  map: ArrayLike<number>, h: number, w: number, truth: Box, thresholds: readonly number[], box: BoxOptions = {},
 ): Float64Array {
-  return Float64Array.from(thresholds, (t) => iou(mapToBox(map, h, w, { threshold: t, ...(connectivity ? { connectivity } : {}) }), truth));
+  return Float64Array.from(thresholds, (t) => iou(mapToBox(map, h, w, { ...box, threshold: t }), truth));
 }
 
 function sweepSummary(records: LocalizationRecord[]): LocalizationScore['sweep'] {
@@ -159,8 +159,6 @@ export function summarize(method: CamMethod, records: LocalizationRecord[], h: n
 export interface ScoreOptions {
   batchSize?: number;
   box?: BoxOptions;
-  /** Also score every threshold of SWEEP_THRESHOLDS (default true). */
-  sweep?: boolean;
 }
 
 /** Runs the model over every image of `set` (which must have boxes) and scores its maps. */
@@ -195,7 +193,6 @@ export async function scoreLocalization(
       const trueClassMap = out.maps[1].subarray(i * hw, (i + 1) * hw);
       const predictedBox = mapToBox(predictedMap, h, w, opts.box);
       const trueClassBox = mapToBox(trueClassMap, h, w, opts.box);
-      const conn = opts.box?.connectivity;
       records.push({
         index: start + i,
         label: labels[i],
@@ -206,14 +203,10 @@ export async function scoreLocalization(
         predictedIou: iou(predictedBox, truth),
         ...(trueClassBox ? { trueClassBox } : {}),
         trueClassIou: iou(trueClassBox, truth),
-        ...(opts.sweep === false
-          ? {}
-          : {
-              sweep: {
-                predictedIou: sweepIous(predictedMap, h, w, truth, SWEEP_THRESHOLDS, conn),
-                trueClassIou: sweepIous(trueClassMap, h, w, truth, SWEEP_THRESHOLDS, conn),
-              },
-            }),
+        sweep: {
+          predictedIou: sweepIous(predictedMap, h, w, truth, SWEEP_THRESHOLDS, opts.box),
+          trueClassIou: sweepIous(trueClassMap, h, w, truth, SWEEP_THRESHOLDS, opts.box),
+        },
       });
     }
   }
