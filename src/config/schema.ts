@@ -150,6 +150,14 @@ const trainSchema = z.strictObject({
   batchSize: posInt(LIMITS.batchSize).default(64),
   /** Batch size for validation and test passes (no gradients, so it can be larger). */
   evalBatchSize: posInt(LIMITS.batchSize).default(256),
+  /**
+   * Training images re-evaluated in inference mode (no dropout, no augmentation) at every epoch end, for a true
+   * generalization gap (gap_acc = train_eval_acc - val_acc). 'val' = as many as the validation set; 0 turns it off;
+   * more than the training set means all of it. A seeded sample, drawn once per run: the same for every head and epoch.
+   */
+  trainEvalSize: z
+    .union([z.literal('val'), nonNegInt(LIMITS.datasetSize)], { error: "expected 'val' or a whole number >= 0" })
+    .default('val'),
   optimizer: optimizerSchema.prefault({}),
   schedule: scheduleSchema.prefault({}),
   earlyStopping: earlyStoppingSchema.prefault({}),

@@ -58,6 +58,22 @@ export interface Checkpoint {
 const encode = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
 const decode = (_k: string, v: unknown) => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
 
+/** EpochLogs fields that checkpoints written before the train-eval pass lack. */
+type TrainEvalKey = 'train_eval_loss' | 'train_eval_acc' | 'train_eval_seconds';
+type StoredLogs = Omit<EpochLogs, TrainEvalKey> & Partial<Pick<EpochLogs, TrainEvalKey>>;
+
+/**
+ * A history row as this version writes it. An older row gets NaN (not measured) for train_eval_*, and for its gaps
+ * too: those were taken from the running train numbers, another quantity, and a gap column should not mix the two.
+ */
+function upgradeLogs(l: StoredLogs): EpochLogs {
+  const { train_eval_loss, train_eval_acc, train_eval_seconds } = l;
+  if (train_eval_loss !== undefined && train_eval_acc !== undefined && train_eval_seconds !== undefined) {
+    return { ...l, train_eval_loss, train_eval_acc, train_eval_seconds };
+  }
+  return { ...l, train_eval_loss: NaN, train_eval_acc: NaN, train_eval_seconds: NaN, gap_acc: NaN, gap_loss: NaN };
+}
+
 function asMap(ts: readonly tf.Tensor[]): tf.NamedTensorMap {
   return Object.fromEntries(ts.map((t, i) => [`w${i}`, t]));
 }
@@ -129,6 +145,8 @@ export function readCheckpoint(runDir: string, vars: readonly tf.Variable[]): Ch
     throw new UserError(`${dir}/state.json: unreadable checkpoint (${(e as Error).message})`);
   }
   if (state.format !== FORMAT) throw new UserError(`${dir}: checkpoint format ${state.format}, expected ${FORMAT}`);
+  state.history = (state.history as StoredLogs[]).map(upgradeLogs);
+  if (state.best) state.best = upgradeLogs(state.best as StoredLogs);
   const slots: OptimizerState['slots'] = {};
   for (const [key, t] of Object.entries(loadTensors(path.join(dir, 'optimizer.bin')))) {
     const at = key.lastIndexOf('::');

@@ -1,4 +1,4 @@
-// The training loop: epochs of seeded, augmented batches, validation, lr schedule, callbacks; nothing else.
+// The training loop: epochs of seeded, augmented batches, epoch-end evaluations, lr schedule, callbacks; nothing else.
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema.js';
 import { batches, numBatches } from '../data/batches.js';
@@ -30,6 +30,8 @@ export interface FitOptions {
   schedule: LrSchedule;
   train: ImageSet;
   val: ImageSet;
+  /** Fixed sample of `train` evaluated in inference mode at each epoch end (train-eval.ts); empty turns that off. */
+  trainEval: ImageSet;
   pre: Preprocessor;
   config: Config;
   callbacks: Callback[];
@@ -96,14 +98,18 @@ export async function fit(o: FitOptions): Promise<TrainState> {
     if (s.batch < s.batchesPerEpoch) break; // interrupted mid-epoch: no epoch row, the checkpoint holds the position
     const t0 = performance.now();
     const v = evaluate(net, o.val, o.pre, evalBatchSize);
+    // The same weights on training images, also in inference mode: the gap then measures overfitting alone, not
+    // dropout and augmentation (which lower the running train_acc) nor the weights moving during the epoch.
+    const t1 = performance.now();
+    const te = evaluate(net, o.trainEval, o.pre, evalBatchSize);
+    const teSeconds = o.trainEval.n > 0 ? (performance.now() - t1) / 1000 : 0;
     const a = s.accum;
-    const trainLoss = a.lossSum / a.seen;
-    const trainAcc = a.correct / a.seen;
     const logs: EpochLogs = {
       epoch: s.epoch + 1, lr,
-      train_loss: trainLoss, train_acc: trainAcc, val_loss: v.loss, val_acc: v.acc,
-      gap_acc: trainAcc - v.acc, gap_loss: v.loss - trainLoss,
-      epoch_seconds: a.seconds + (performance.now() - t0) / 1000,
+      train_loss: a.lossSum / a.seen, train_acc: a.correct / a.seen,
+      train_eval_loss: te.loss, train_eval_acc: te.acc, val_loss: v.loss, val_acc: v.acc,
+      gap_acc: te.acc - v.acc, gap_loss: v.loss - te.loss,
+      epoch_seconds: a.seconds + (performance.now() - t0) / 1000, train_eval_seconds: teSeconds,
       images_per_second: a.seen / a.seconds,
     };
     schedule.observe(v.loss);

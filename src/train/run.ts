@@ -24,6 +24,7 @@ import { DivergedError, fit } from './loop.js';
 import { Checkpointer } from './callbacks/checkpointer.js';
 import { restoreCheckpoint } from './resume.js';
 import { trainableVariables } from './step.js';
+import { trainEvalCount, trainEvalSample } from './train-eval.js';
 import { createOptimizer } from './optimizer.js';
 import { LrSchedule } from './schedule.js';
 import { readSummary, testResult, type RunSummary } from './summary.js';
@@ -99,11 +100,12 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
 
     const data = await loadDataset(config.data, config.seed, opts.log);
     const { train, val } = splitTrainVal(data.train, config.data.validationSize, config.seed);
+    const trainEval = trainEvalSample(train, trainEvalCount(config.train.trainEvalSize, train.n, val.n), config.seed);
     const pre = fitPreprocessor(config.data.preprocessing, train, { cacheDir: dataCacheDir(config.data), log: opts.log });
     await writeJson(path.join(runDir, 'preprocessing.json'), pre.toJSON());
     await writeJson(path.join(runDir, 'classes.json'), data.classNames);
     summary.dataset = {
-      name: data.name, classes: data.classNames.length, train: train.n, val: val.n, test: data.test.n,
+      name: data.name, classes: data.classNames.length, train: train.n, val: val.n, trainEval: trainEval.n, test: data.test.n,
       imageShape: [train.height, train.width, train.channels],
     };
 
@@ -156,7 +158,7 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
       },
       ...(opts.callbacks ?? []),
     ];
-    const state = await fit({ net, optimizer, schedule, train, val, pre, config, callbacks, ...(start ? { start } : {}) });
+    const state = await fit({ net, optimizer, schedule, train, val, trainEval, pre, config, callbacks, ...(start ? { start } : {}) });
     summary.epochsRun = state.history.length;
     if (state.stopReason === 'interrupted') {
       summary.status = 'interrupted';

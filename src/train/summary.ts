@@ -22,7 +22,8 @@ export interface RunSummary {
   configSha256: string;
   backend?: { name: string; requested: string; detail: string };
   model: { body: string; head: string; params?: { total: number; body: number; head: number } };
-  dataset?: { name: string; classes: number; train: number; val: number; test: number; imageShape: number[] };
+  /** Image counts per split; trainEval is the fixed training sample behind train_eval_* (0 when that pass is off). */
+  dataset?: { name: string; classes: number; train: number; val: number; trainEval: number; test: number; imageShape: number[] };
   epochsRun: number;
   stopReason?: string;
   /** Epoch with the best monitored validation metric. */

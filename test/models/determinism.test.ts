@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { BODY_NAMES, type HeadName } from '../../src/config/schema.js';
+import { layerOwner } from '../../src/models/params.js';
 import { buildModel, logitsModel } from '../../src/models/registry.js';
 import { tinyModelConfig } from '../../src/models/testing.js';
 import { batch, layerValues, modelValues, useCpu } from './helpers.js';
@@ -32,19 +33,49 @@ describe('models: seeds, purity, logits sub-model', () => {
     });
   }
 
-  it('the body is identical across heads under the same seed (a fair head comparison)', () => {
-    const heads: HeadName[] = ['gap', 'gap-dense', 'fc', 'fc-dropout'];
-    const built = heads.map((h) => buildModel(tinyModelConfig('nin', h), SPEC, 3));
-    const ref = modelValues(built[0].model);
-    for (const b of built.slice(1)) {
-      const v = modelValues(b.model);
-      for (const [name, ws] of ref) {
-        if (!(name.startsWith('body_') || name === 'features')) continue;
-        ws.forEach((w, i) => expect(Array.from(v.get(name)![i])).to.deep.equal(Array.from(w)));
+  /** The body: every layer from the input through 'features', in the model's topological order (the head follows). */
+  function bodyLayers(m: tf.LayersModel): tf.layers.Layer[] {
+    const end = m.layers.findIndex((l) => l.name === 'features');
+    expect(end, 'features layer').to.be.above(0);
+    // Nothing after 'features' is body, nothing before it head: the split by position agrees with the names.
+    m.layers.slice(end + 1).forEach((l) => expect(layerOwner(l.name), l.name).to.not.equal('body'));
+    m.layers.slice(0, end + 1).forEach((l) => expect(layerOwner(l.name), l.name).to.not.equal('head'));
+    return m.layers.slice(0, end + 1);
+  }
+
+  /** Body weights at step 0 (trainable and not, e.g. batch-norm statistics) by layer name, as raw bytes. */
+  function bodyBytes(m: tf.LayersModel): Map<string, Buffer[]> {
+    return new Map(bodyLayers(m).map((l) => [l.name, l.getWeights().map((w) => Buffer.from(w.dataSync().buffer))]));
+  }
+
+  for (const body of BODY_NAMES) {
+    it(`${body}: same seed -> bit-identical body under every head; another seed -> another body`, () => {
+      const start = tf.memory().numTensors;
+      const heads: HeadName[] = ['gap', 'gap-dense', 'fc', 'fc-dropout'];
+      const built = heads.map((h) => buildModel(tinyModelConfig(body, h), SPEC, 3));
+      const ref = bodyBytes(built[0].model);
+      // The layers compared hold exactly the body's trainable parameters (none skipped), and there are some.
+      const size = (w: tf.LayerVariable) => w.shape.reduce<number>((a, d) => a * (d ?? 0), 1);
+      const trainable = bodyLayers(built[0].model).reduce((n, l) => n + l.trainableWeights.reduce((m, w) => m + size(w), 0), 0);
+      expect(trainable).to.equal(built[0].params.body).and.above(0);
+      for (const [i, b] of built.entries()) {
+        const v = bodyBytes(b.model);
+        expect([...v.keys()], heads[i]).to.deep.equal([...ref.keys()]);
+        for (const [name, ws] of ref) {
+          expect(v.get(name)!.length, `${heads[i]} ${name}`).to.equal(ws.length);
+          ws.forEach((w, k) => expect(v.get(name)![k].equals(w), `${heads[i]} ${name} weight ${k}`).to.equal(true));
+        }
       }
-    }
-    built.forEach((b) => b.model.dispose());
-  });
+      // Seed 4: every body kernel (the first weight of each conv or dense layer) differs.
+      const other = buildModel(tinyModelConfig(body, 'fc-dropout'), SPEC, 4);
+      const o = bodyBytes(other.model);
+      const kernels = bodyLayers(other.model).filter((l) => ['Conv2D', 'Dense'].includes(l.getClassName()));
+      expect(kernels.length).to.be.above(0);
+      for (const l of kernels) expect(o.get(l.name)![0].equals(ref.get(l.name)![0]), l.name).to.equal(false);
+      [...built, other].forEach((b) => b.model.dispose());
+      expect(tf.memory().numTensors).to.equal(start);
+    });
+  }
 
   it('builds are pure: two calls give independent models', () => {
     const start = tf.memory().numTensors;

@@ -52,11 +52,12 @@ describe('training run (end to end, built-in data)', function () {
       const v = Object.fromEntries(r.split(',').map((x, j) => [METRIC_COLUMNS[j], Number(x)]));
       expect(v.epoch).to.equal(i + 1);
       expect(v.lr).to.equal(i === 0 ? 0.05 : 0.025); // cosine over 2 epochs
-      for (const k of ['train_acc', 'val_acc'] as const) expect(v[k]).to.be.within(0, 1);
-      for (const k of ['train_loss', 'val_loss'] as const) expect(v[k]).to.be.greaterThan(0);
-      expect(v.gap_acc).to.be.closeTo(v.train_acc - v.val_acc, 2e-6);
-      expect(v.gap_loss).to.be.closeTo(v.val_loss - v.train_loss, 2e-6);
+      for (const k of ['train_acc', 'train_eval_acc', 'val_acc'] as const) expect(v[k]).to.be.within(0, 1);
+      for (const k of ['train_loss', 'train_eval_loss', 'val_loss'] as const) expect(v[k]).to.be.greaterThan(0);
+      expect(v.gap_acc).to.be.closeTo(v.train_eval_acc - v.val_acc, 2e-6);
+      expect(v.gap_loss).to.be.closeTo(v.val_loss - v.train_eval_loss, 2e-6);
       expect(v.epoch_seconds).to.be.greaterThan(0);
+      expect(v.train_eval_seconds).to.be.within(0, v.epoch_seconds);
       expect(v.images_per_second).to.be.greaterThan(0);
     });
   });
@@ -67,7 +68,7 @@ describe('training run (end to end, built-in data)', function () {
     expect(s.backend?.name).to.equal('cpu');
     expect(s.model.params?.total).to.equal((s.model.params?.body ?? 0) + (s.model.params?.head ?? 0));
     expect(s.epochsRun).to.equal(2);
-    expect(s.dataset).to.deep.include({ train: 32, val: 16, test: 16, classes: 2 });
+    expect(s.dataset).to.deep.include({ train: 32, val: 16, trainEval: 16, test: 16, classes: 2 });
     expect(s.test?.final.error).to.be.closeTo(1 - (s.test?.final.acc ?? 0), 1e-12);
     expect([1, 2]).to.include(s.best?.epoch);
     expect(s.configSha256).to.match(/^[0-9a-f]{64}$/);

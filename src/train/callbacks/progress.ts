@@ -2,10 +2,18 @@
 import cliProgress from 'cli-progress';
 import type { BatchLogs, Callback, EpochLogs, TrainState } from './types.js';
 
+/**
+ * One line per epoch. The train-eval part shows what the extra inference pass cost, in seconds and as a share of the
+ * epoch, so a large train.trainEvalSize is noticed; it is left out when the pass is off.
+ */
 export function formatEpochLine(l: EpochLogs, epochs: number): string {
   const f = (x: number, d = 4) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
+  const trainEval = Number.isNaN(l.train_eval_acc)
+    ? ''
+    : `train_eval_loss ${f(l.train_eval_loss)}  train_eval_acc ${f(l.train_eval_acc)} ` +
+      `(eval ${l.train_eval_seconds.toFixed(1)}s, ${((100 * l.train_eval_seconds) / l.epoch_seconds).toFixed(0)}%)  `;
   return (
-    `epoch ${l.epoch}/${epochs}  lr ${l.lr.toPrecision(3)}  loss ${f(l.train_loss)}  acc ${f(l.train_acc)}  ` +
+    `epoch ${l.epoch}/${epochs}  lr ${l.lr.toPrecision(3)}  loss ${f(l.train_loss)}  acc ${f(l.train_acc)}  ${trainEval}` +
     `val_loss ${f(l.val_loss)}  val_acc ${f(l.val_acc)}  gap ${f(l.gap_acc)}  ${l.epoch_seconds.toFixed(1)}s  ` +
     `${l.images_per_second.toFixed(0)} img/s`
   );
