@@ -4,9 +4,10 @@ import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { EpochLogs } from '../train/callbacks/types.js';
 import { WORKER_ERROR_FILE } from './execute.js';
+import { pairStats, type PairStats } from './pairs.js';
 import type { Plan, RunSpec, Variant } from './plan.js';
 import { readMetrics, runState } from './run-state.js';
-import { bootstrapDiff, mean, std, welch } from './stats.js';
+import { mean, std } from './stats.js';
 
 /** One row of runs.csv. Numbers are NaN when the run did not get that far. */
 export interface RunRecord {
@@ -25,13 +26,20 @@ export interface RunRecord {
   best_epoch: number;
   best_val_acc: number;
   best_val_loss: number;
+  /** Last epoch's training accuracy and loss as trained (dropout and augmentation on: not comparable with val). */
   final_train_acc: number;
   final_train_loss: number;
+  /** Last epoch's accuracy and loss on the fixed training sample in inference mode (train.trainEvalSize). */
+  final_train_eval_acc: number;
+  final_train_eval_loss: number;
   final_val_acc: number;
   final_val_loss: number;
-  /** Last epoch's train_acc - val_acc and val_loss - train_loss. */
+  /** Last epoch's generalization gap: train_eval_acc - val_acc and val_loss - train_eval_loss. */
   gap_acc: number;
   gap_loss: number;
+  /** The same gap at the best-validation epoch (best_epoch). */
+  best_gap_acc: number;
+  best_gap_loss: number;
   /** The test result the suite selects (best-validation checkpoint or last epoch). */
   test_acc: number;
   test_loss: number;
@@ -69,31 +77,20 @@ export interface VariantStats {
   train_acc_std: number;
   val_acc_mean: number;
   val_acc_std: number;
+  /** Last epoch's generalization gap. */
   gap_acc_mean: number;
   gap_acc_std: number;
   gap_loss_mean: number;
   gap_loss_std: number;
+  /** Generalization gap at the best-validation epoch. */
+  best_gap_acc_mean: number;
+  best_gap_acc_std: number;
+  best_gap_loss_mean: number;
+  best_gap_loss_std: number;
   best_epoch_mean: number;
   best_epoch_std: number;
   wall_seconds_mean: number;
   images_per_second_mean: number;
-}
-
-/** Difference in test error between two variants with the same body (comparison.csv, kind = pair). */
-export interface PairStats {
-  a: string;
-  b: string;
-  body: string;
-  /** e.g. "gap vs fc". */
-  heads: string;
-  /** mean test error of a minus that of b (negative: a is better). */
-  diff: number;
-  welch_low: number;
-  welch_high: number;
-  welch_df: number;
-  welch_p: number;
-  boot_low: number;
-  boot_high: number;
 }
 
 export interface Aggregate {
@@ -119,6 +116,34 @@ function isLocked(spec: RunSpec): boolean {
   }
 }
 
+/**
+ * The inference-mode fields of an epoch row in summary.json, read defensively: summaries written before train_eval
+ * existed lack them, and JSON stores NaN (nothing measured) as null.
+ */
+interface TrainEvalRow {
+  train_eval_acc?: number | null;
+  train_eval_loss?: number | null;
+  gap_acc?: number | null;
+  gap_loss?: number | null;
+}
+
+const numberOrNaN = (x: number | null | undefined) => (typeof x === 'number' ? x : NaN);
+
+/**
+ * An epoch row's true generalization gap. Older rows also have gap_acc and gap_loss, but taken from the training
+ * metrics as trained (dropout and augmentation on): another quantity, so a gap counts only beside the train_eval
+ * value it was computed from, and is NaN otherwise.
+ */
+function trueGap(row: TrainEvalRow | undefined): { trainEvalAcc: number; trainEvalLoss: number; acc: number; loss: number } {
+  const trainEvalAcc = numberOrNaN(row?.train_eval_acc);
+  const trainEvalLoss = numberOrNaN(row?.train_eval_loss);
+  return {
+    trainEvalAcc, trainEvalLoss,
+    acc: Number.isFinite(trainEvalAcc) ? numberOrNaN(row?.gap_acc) : NaN,
+    loss: Number.isFinite(trainEvalLoss) ? numberOrNaN(row?.gap_loss) : NaN,
+  };
+}
+
 /** Reads one run folder into a record; never throws for a missing or broken folder. */
 export function collectRun(spec: RunSpec, variant: Variant, select: 'best' | 'final'): CollectedRun {
   const st = runState(spec);
@@ -130,8 +155,10 @@ export function collectRun(spec: RunSpec, variant: Variant, select: 'best' | 'fi
   if (status === 'missing' && workerError !== undefined) status = 'failed';
   if (status === 'running' && !isLocked(spec)) status = workerError !== undefined ? 'failed' : 'interrupted';
   const metrics = usable ? readMetrics(spec.runDir) : [];
-  const n = (x: number | undefined) => (usable && x !== undefined ? x : NaN);
+  const n = (x: number | null | undefined) => (usable ? numberOrNaN(x) : NaN);
   const test = s?.test ? s.test[select] : undefined;
+  const finalGap = trueGap(s?.final);
+  const bestGap = trueGap(s?.best);
   const record: RunRecord = {
     variant: spec.variant, body: variant.body, head: variant.head, seed: spec.seed, status,
     error: (usable ? s?.error : undefined) ?? workerError ?? '',
@@ -139,8 +166,9 @@ export function collectRun(spec: RunSpec, variant: Variant, select: 'best' | 'fi
     epochs: n(s?.epochsRun), best_epoch: n(s?.best?.epoch),
     best_val_acc: n(s?.best?.val_acc), best_val_loss: n(s?.best?.val_loss),
     final_train_acc: n(s?.final?.train_acc), final_train_loss: n(s?.final?.train_loss),
+    final_train_eval_acc: n(finalGap.trainEvalAcc), final_train_eval_loss: n(finalGap.trainEvalLoss),
     final_val_acc: n(s?.final?.val_acc), final_val_loss: n(s?.final?.val_loss),
-    gap_acc: n(s?.final?.gap_acc), gap_loss: n(s?.final?.gap_loss),
+    gap_acc: n(finalGap.acc), gap_loss: n(finalGap.loss), best_gap_acc: n(bestGap.acc), best_gap_loss: n(bestGap.loss),
     test_acc: n(test?.acc), test_loss: n(test?.loss), test_error: n(test?.error),
     test_error_final: n(s?.test?.final.error), test_error_best: n(s?.test?.best.error),
     wall_seconds: n(s?.wallSeconds), images_per_second: n(s?.imagesPerSecond),
@@ -165,29 +193,11 @@ export function variantStats(variant: Variant, runs: readonly RunRecord[]): Vari
     val_acc_mean: mean(col('final_val_acc')), val_acc_std: std(col('final_val_acc')),
     gap_acc_mean: mean(col('gap_acc')), gap_acc_std: std(col('gap_acc')),
     gap_loss_mean: mean(col('gap_loss')), gap_loss_std: std(col('gap_loss')),
+    best_gap_acc_mean: mean(col('best_gap_acc')), best_gap_acc_std: std(col('best_gap_acc')),
+    best_gap_loss_mean: mean(col('best_gap_loss')), best_gap_loss_std: std(col('best_gap_loss')),
     best_epoch_mean: mean(col('best_epoch')), best_epoch_std: std(col('best_epoch')),
     wall_seconds_mean: mean(col('wall_seconds')), images_per_second_mean: mean(col('images_per_second')),
   };
-}
-
-/** Test-error differences for every pair of variants that share a body, in suite order (a before b). */
-export function pairStats(variants: readonly Variant[], runs: readonly RunRecord[], level = 0.95): PairStats[] {
-  const errors = (name: string) => runs.filter((r) => r.variant === name && r.status === 'completed').map((r) => r.test_error);
-  const out: PairStats[] = [];
-  variants.forEach((a, i) => {
-    for (const b of variants.slice(i + 1)) {
-      if (a.body !== b.body) continue;
-      const ea = errors(a.name);
-      const eb = errors(b.name);
-      const w = welch(ea, eb, level);
-      const boot = bootstrapDiff(ea, eb, level, 10_000, `${a.name}|${b.name}`);
-      out.push({
-        a: a.name, b: b.name, body: a.body, heads: `${a.head} vs ${b.head}`, diff: w.diff,
-        welch_low: w.low, welch_high: w.high, welch_df: w.df, welch_p: w.p, boot_low: boot.low, boot_high: boot.high,
-      });
-    }
-  });
-  return out;
 }
 
 /** Reads every run of the plan (all shards) and computes the statistics. */

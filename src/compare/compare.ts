@@ -11,6 +11,7 @@ import { renderReport } from './report.js';
 import { shardRuns, type Shard } from './shard.js';
 import { loadSuite } from './suite.js';
 import { summaryTable } from './table.js';
+import { verdictNote, verdicts } from './verdict.js';
 
 export interface CompareOptions {
   /** Suite YAML file. */
@@ -101,6 +102,12 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   opts.log('');
   const rel = (f: string) => path.relative('.', path.join(plan.suiteDir, f));
   opts.log(`wrote ${rel(OUTPUT_FILES.runs)}, ${rel(OUTPUT_FILES.comparison)}` + (opts.noReport ? '' : `, ${rel(OUTPUT_FILES.plots)}/, ${rel(OUTPUT_FILES.report)}`));
+  // The verdict comes last: what a person reads when the run ends.
+  if (agg.pairs.length) {
+    opts.log('');
+    opts.log(`verdict. ${verdictNote(plan.select)}`);
+    for (const sentence of verdicts(agg.pairs, plan.select)) opts.log(`  ${sentence}`);
+  }
   const failed = outcomes.some((o) => o.action === 'ran' && o.status !== 'completed');
   return { plan, outcomes, agg, exitCode: failed ? 1 : 0 };
 }

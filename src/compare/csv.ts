@@ -1,25 +1,47 @@
 // runs.csv and comparison.csv: column lists, and atomic writes (two compares collecting at once never leave half a file).
 import { createObjectCsvStringifier } from 'csv-writer';
 import writeFileAtomic from 'write-file-atomic';
-import type { Aggregate, PairStats, RunRecord, VariantStats } from './aggregate.js';
+import type { Aggregate, RunRecord, VariantStats } from './aggregate.js';
+import { PAIRED_METRICS, type PairedMetric, type PairStats } from './pairs.js';
+import type { PairedResult } from './stats.js';
 
 export const RUN_COLUMNS: ReadonlyArray<keyof RunRecord> = [
   'variant', 'body', 'head', 'seed', 'status', 'params_total', 'params_body', 'params_head', 'epochs', 'best_epoch',
-  'best_val_acc', 'best_val_loss', 'final_train_acc', 'final_train_loss', 'final_val_acc', 'final_val_loss',
-  'gap_acc', 'gap_loss', 'test_acc', 'test_loss', 'test_error', 'test_error_final', 'test_error_best',
-  'wall_seconds', 'images_per_second', 'backend', 'run_dir', 'error',
+  'best_val_acc', 'best_val_loss', 'final_train_acc', 'final_train_loss', 'final_train_eval_acc', 'final_train_eval_loss',
+  'final_val_acc', 'final_val_loss', 'gap_acc', 'gap_loss', 'best_gap_acc', 'best_gap_loss',
+  'test_acc', 'test_loss', 'test_error', 'test_error_final', 'test_error_best', 'wall_seconds', 'images_per_second', 'backend', 'run_dir', 'error',
 ];
 
 const VARIANT_COLUMNS: ReadonlyArray<keyof VariantStats> = [
   'params_total', 'params_head', 'seeds', 'incomplete', 'test_error_mean', 'test_error_std', 'test_loss_mean',
   'test_loss_std', 'train_acc_mean', 'train_acc_std', 'val_acc_mean', 'val_acc_std', 'gap_acc_mean', 'gap_acc_std',
-  'gap_loss_mean', 'gap_loss_std', 'best_epoch_mean', 'best_epoch_std', 'wall_seconds_mean', 'images_per_second_mean',
+  'gap_loss_mean', 'gap_loss_std', 'best_gap_acc_mean', 'best_gap_acc_std', 'best_gap_loss_mean', 'best_gap_loss_std',
+  'best_epoch_mean', 'best_epoch_std', 'wall_seconds_mean', 'images_per_second_mean',
 ];
 
-const PAIR_COLUMNS = ['a', 'b', 'diff_test_error', 'welch_low', 'welch_high', 'welch_df', 'welch_p', 'boot_low', 'boot_high'] as const;
+/** The unpaired view of a pair's test error (means over each side's completed seeds). */
+const UNPAIRED_COLUMNS = ['a', 'b', 'diff_test_error', 'welch_low', 'welch_high', 'welch_df', 'welch_p', 'boot_low', 'boot_high'] as const;
 
-/** comparison.csv: `kind` is `variant` (statistics over seeds) or `pair` (a's test error minus b's, with 95% intervals). */
-export const COMPARISON_COLUMNS: readonly string[] = ['kind', 'variant', 'body', 'head', ...VARIANT_COLUMNS, ...PAIR_COLUMNS];
+/** Column suffix of each paired statistic. */
+const PAIRED_FIELDS = {
+  n: 'n', diff: 'diff', sd: 'sd', low: 'low', high: 'high', p_t: 'pT', p_perm: 'pPerm', a_lower: 'aLower', a_higher: 'aHigher', ties: 'ties',
+} as const satisfies Record<string, keyof PairedResult>;
+type PairedField = keyof typeof PAIRED_FIELDS;
+
+/** The paired view's columns: everything for test error (paired_*), the essentials for each gap (paired_<metric>_*). */
+const PAIRED_GROUPS: ReadonlyArray<{ metric: PairedMetric; prefix: string; fields: readonly PairedField[] }> = [
+  { metric: 'test_error', prefix: 'paired_', fields: Object.keys(PAIRED_FIELDS) as PairedField[] },
+  ...(Object.keys(PAIRED_METRICS) as PairedMetric[]).filter((m) => m !== 'test_error').map((metric) => ({
+    metric, prefix: `paired_${metric}_`, fields: ['n', 'diff', 'low', 'high', 'p_perm', 'a_lower'] as const,
+  })),
+];
+
+const PAIRED_COLUMNS = PAIRED_GROUPS.flatMap((g) => g.fields.map((f) => `${g.prefix}${f}`));
+
+/** comparison.csv: `kind` is `variant` (statistics over seeds) or `pair` (a minus b: unpaired, then paired by seed). */
+export const COMPARISON_COLUMNS: readonly string[] = [
+  'kind', 'variant', 'body', 'head', ...VARIANT_COLUMNS, ...UNPAIRED_COLUMNS, ...PAIRED_COLUMNS,
+];
 
 type Cell = string | number;
 
@@ -45,6 +67,7 @@ export function pairRow(p: PairStats): Record<string, Cell> {
     kind: 'pair', variant: `${p.a} - ${p.b}`, body: p.body, head: p.heads, a: p.a, b: p.b, diff_test_error: p.diff,
     welch_low: p.welch_low, welch_high: p.welch_high, welch_df: p.welch_df, welch_p: p.welch_p,
     boot_low: p.boot_low, boot_high: p.boot_high,
+    ...Object.fromEntries(PAIRED_GROUPS.flatMap((g) => g.fields.map((f) => [`${g.prefix}${f}`, p.paired[g.metric][PAIRED_FIELDS[f]]]))),
   };
 }
 

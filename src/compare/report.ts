@@ -6,6 +6,7 @@ import { cell, pairRow, RUN_COLUMNS } from './csv.js';
 import { count, fixed, pct, pValue } from './format.js';
 import type { Plan } from './plan.js';
 import type { Plot } from './plots.js';
+import { verdictNote, verdicts } from './verdict.js';
 
 export interface ReportInput {
   plan: Plan;
@@ -32,6 +33,7 @@ const asPct = (v: unknown) => pct(v as number);
 const asPp = (v: unknown) => (Number.isFinite(v as number) ? (100 * (v as number)).toFixed(2) : '-');
 const num = (d: number) => (v: unknown) => fixed(v as number, d);
 const asCount = (v: unknown) => count(v as number);
+const pv = (v: unknown) => pValue(v as number);
 
 /**
  * An HTML table whose every cell carries its CSV column and exact CSV value (data-col, data-csv) beside the rounded
@@ -65,9 +67,12 @@ const VARIANT_TABLE: Column[] = [
   { col: 'test_loss_mean', label: 'test loss', fmt: num(4) },
   { col: 'train_acc_mean', label: 'train acc %', fmt: asPct },
   { col: 'val_acc_mean', label: 'val acc %', fmt: asPct },
-  { col: 'gap_acc_mean', label: 'gap acc pp', fmt: asPp },
+  { col: 'best_gap_acc_mean', label: 'gap acc pp (best epoch)', fmt: asPp },
+  { col: 'best_gap_acc_std', label: 'sd', fmt: asPp },
+  { col: 'best_gap_loss_mean', label: 'gap loss (best epoch)', fmt: num(4) },
+  { col: 'gap_acc_mean', label: 'gap acc pp (last epoch)', fmt: asPp },
   { col: 'gap_acc_std', label: 'sd', fmt: asPp },
-  { col: 'gap_loss_mean', label: 'gap loss', fmt: num(4) },
+  { col: 'gap_loss_mean', label: 'gap loss (last epoch)', fmt: num(4) },
   { col: 'gap_loss_std', label: 'sd', fmt: num(4) },
   { col: 'best_epoch_mean', label: 'best epoch', fmt: num(1) },
   { col: 'wall_seconds_mean', label: 's / run', fmt: num(1) },
@@ -81,9 +86,34 @@ const PAIR_TABLE: Column[] = [
   { col: 'welch_low', label: 'Welch 95% low', fmt: asPp },
   { col: 'welch_high', label: 'Welch 95% high', fmt: asPp },
   { col: 'welch_df', label: 'df', fmt: num(1) },
-  { col: 'welch_p', label: 'p', fmt: (v) => pValue(v as number) },
+  { col: 'welch_p', label: 'p', fmt: pv },
   { col: 'boot_low', label: 'bootstrap low', fmt: asPp },
   { col: 'boot_high', label: 'bootstrap high', fmt: asPp },
+  { col: 'paired_n', label: 'paired seeds', fmt: text },
+  { col: 'paired_diff', label: 'paired diff pp', fmt: asPp },
+  { col: 'paired_sd', label: 'paired sd pp', fmt: asPp },
+  { col: 'paired_low', label: 'paired 95% low', fmt: asPp },
+  { col: 'paired_high', label: 'paired 95% high', fmt: asPp },
+  { col: 'paired_p_t', label: 'paired t p', fmt: pv },
+  { col: 'paired_p_perm', label: 'sign-flip p', fmt: pv },
+  { col: 'paired_a_lower', label: 'a lower', fmt: text },
+  { col: 'paired_a_higher', label: 'a higher', fmt: text },
+  { col: 'paired_ties', label: 'ties', fmt: text },
+];
+
+/** The paired gap columns: difference in accuracy gap (a - b) at the best-validation and the last epoch. */
+const GAP_PAIR_TABLE: Column[] = [
+  { col: 'variant', label: 'a - b', fmt: text },
+  { col: 'head', label: 'heads', fmt: text },
+  ...(['best', 'final'] as const).flatMap((when): Column[] => {
+    const c = `paired_gap_acc_${when}_`;
+    const epoch = when === 'best' ? 'best epoch' : 'last epoch';
+    return [
+      { col: `${c}n`, label: `seeds (${epoch})`, fmt: text }, { col: `${c}diff`, label: `gap diff pp (${epoch})`, fmt: asPp },
+      { col: `${c}low`, label: '95% low', fmt: asPp }, { col: `${c}high`, label: '95% high', fmt: asPp },
+      { col: `${c}p_perm`, label: 'sign-flip p', fmt: pv }, { col: `${c}a_lower`, label: 'a smaller', fmt: text },
+    ];
+  }),
 ];
 
 const RUN_TABLE: Column[] = RUN_COLUMNS.filter((c) => c !== 'run_dir' && c !== 'body' && c !== 'head').map((col) => {
@@ -94,7 +124,7 @@ const RUN_TABLE: Column[] = RUN_COLUMNS.filter((c) => c !== 'run_dir' && c !== '
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",sans-serif;margin:24px auto;max-width:1200px;padding:0 16px;color:#222}
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
-table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #ddd;padding:3px 7px}
+table{border-collapse:collapse;margin:8px 0;font-size:13px;display:block;overflow-x:auto;max-width:100%}th,td{border:1px solid #ddd;padding:3px 7px}
 th{background:#f4f4f4;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.bad td,td.bad{color:#a00}.plot svg{max-width:100%;height:auto}.plot{margin:12px 0}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}.note{color:#555}
@@ -141,6 +171,10 @@ export function renderReport(input: ReportInput): string {
   const runRows = agg.runs.map((r) => r.record as unknown as Record<string, unknown>);
   const parts: string[] = [];
   parts.push(`<h1>Suite ${escapeHtml(plan.suite)}</h1>`);
+  if (agg.pairs.length) {
+    const items = verdicts(agg.pairs, plan.select).map((v) => `<li>${escapeHtml(v)}</li>`).join('\n');
+    parts.push('<h2>Verdict</h2>', `<ul id="verdict">\n${items}\n</ul>`, `<p class="note">${escapeHtml(verdictNote(plan.select))}</p>`);
+  }
   if (plan.description) parts.push(`<p>${escapeHtml(plan.description)}</p>`);
   const done = runRows.filter((r) => r.status === 'completed').length;
   parts.push(`<p class="note">${plan.variants.length} variants x ${plan.seeds.length} seeds (${plan.seeds.join(', ')}); ` +
@@ -150,10 +184,14 @@ export function renderReport(input: ReportInput): string {
   parts.push('<h2>Variants</h2>', table('variants', VARIANT_TABLE, variantRows, (r) => String(r.variant)));
   if (pairRows.length) {
     parts.push('<h2>Head pairs: difference in test error (a - b)</h2>',
-      '<p class="note">Percentage points; negative means a has the lower error. 95% intervals: Welch\'s t (unequal variances, ' +
-      'Welch-Satterthwaite df) and a percentile bootstrap over seeds (10,000 resamples). An interval that excludes 0 is a ' +
-      'difference the seeds support; with 2-3 seeds the bootstrap is optimistic, read Welch.</p>',
-      table('pairs', PAIR_TABLE, pairRows, (r) => String(r.variant)));
+      '<p class="note">Percentage points; negative means a has the lower error. Unpaired (each side\'s mean over its ' +
+      'completed seeds): Welch\'s t (unequal variances, Welch-Satterthwaite df) and a percentile bootstrap (10,000 resamples); ' +
+      'with 2-3 seeds the bootstrap is optimistic, read Welch. Paired (per-seed differences over the seeds both completed, ' +
+      'which share split, batch order, augmentation and initial body weights): t interval, paired t p, exact sign-flip p, ' +
+      'and the seeds where a is lower, higher or tied. An interval that excludes 0 is a difference the seeds support.</p>',
+      table('pairs', PAIR_TABLE, pairRows, (r) => String(r.variant)),
+      '<h3>Paired difference in generalization gap (a - b, train-eval accuracy minus validation accuracy)</h3>',
+      table('gap-pairs', GAP_PAIR_TABLE, pairRows, (r) => String(r.variant)));
   }
   parts.push('<h2>Plots</h2>');
   if (!plots.length) parts.push('<p class="note">No completed runs yet.</p>');

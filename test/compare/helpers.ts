@@ -31,19 +31,26 @@ export interface FixtureRun {
   status: RunStatus;
   /** Test error of the best-validation checkpoint; the final model's is error + 0.01. */
   error?: number;
-  /** Per-epoch (train_acc, val_acc, train_loss, val_loss). */
-  epochs?: Array<[number, number, number, number]>;
+  /**
+   * Per-epoch (train_acc, val_acc, train_loss, val_loss[, train_eval_acc, train_eval_loss]). Without the last two the
+   * rows are as runs wrote them before the train-eval pass: gap_acc = train_acc - val_acc and no train_eval fields.
+   */
+  epochs?: EpochTuple[];
   bestEpoch?: number;
   params?: { total: number; body: number; head: number };
   wallSeconds?: number;
   message?: string;
 }
 
-function logs(epoch: number, [ta, va, tl, vl]: [number, number, number, number]): EpochLogs {
-  return {
-    epoch, lr: 0.01, train_acc: ta, val_acc: va, train_loss: tl, val_loss: vl, gap_acc: ta - va, gap_loss: vl - tl,
-    epoch_seconds: 1, images_per_second: 100,
-  };
+type EpochTuple = [number, number, number, number] | [number, number, number, number, number, number];
+type TrainEvalKey = 'train_eval_acc' | 'train_eval_loss' | 'train_eval_seconds';
+/** An epoch row as summary.json holds it, with or without the train-eval fields (compiles before and after they exist). */
+type FixtureLogs = Omit<EpochLogs, TrainEvalKey> & Partial<Record<TrainEvalKey, number>>;
+
+function logs(epoch: number, [ta, va, tl, vl, tea, tel]: EpochTuple): FixtureLogs {
+  const common = { epoch, lr: 0.01, train_acc: ta, val_acc: va, train_loss: tl, val_loss: vl, epoch_seconds: 1, images_per_second: 100 };
+  if (tea === undefined || tel === undefined) return { ...common, gap_acc: ta - va, gap_loss: vl - tl };
+  return { ...common, train_eval_acc: tea, train_eval_loss: tel, train_eval_seconds: 0.1, gap_acc: tea - va, gap_loss: vl - tel };
 }
 
 /** Writes config.yaml, summary.json and metrics.csv into spec.runDir as a run with these results would have. */
@@ -52,7 +59,7 @@ export function writeFixtureRun(spec: RunSpec, f: FixtureRun): void {
   fs.writeFileSync(path.join(spec.runDir, 'config.yaml'), configToYaml(spec.config));
   const history = (f.epochs ?? []).map((e, i) => logs(i + 1, e));
   const best = history.find((h) => h.epoch === (f.bestEpoch ?? history.length));
-  const summary: RunSummary = {
+  const summary: Omit<RunSummary, 'best' | 'final'> & { best?: FixtureLogs; final?: FixtureLogs } = {
     status: f.status, experiment: spec.config.experiment ?? 'x', runId: path.basename(spec.runDir), runDir: spec.runDir,
     configSha256: spec.configSha256,
     backend: { name: 'cpu', requested: 'cpu', detail: 'fixture' },
@@ -70,6 +77,9 @@ export function writeFixtureRun(spec: RunSpec, f: FixtureRun): void {
     ...(f.message ? { error: f.message } : {}),
   };
   fs.writeFileSync(path.join(spec.runDir, 'summary.json'), JSON.stringify(summary, null, 2));
-  const cols = ['epoch', 'lr', 'train_loss', 'train_acc', 'val_loss', 'val_acc', 'gap_acc', 'gap_loss', 'epoch_seconds', 'images_per_second'] as const;
-  fs.writeFileSync(path.join(spec.runDir, 'metrics.csv'), [cols.join(','), ...history.map((h) => cols.map((c) => h[c]).join(','))].join('\n') + '\n');
+  const cols = [
+    'epoch', 'lr', 'train_loss', 'train_acc', 'train_eval_loss', 'train_eval_acc', 'val_loss', 'val_acc', 'gap_acc', 'gap_loss',
+    'epoch_seconds', 'train_eval_seconds', 'images_per_second',
+  ] as const;
+  fs.writeFileSync(path.join(spec.runDir, 'metrics.csv'), [cols.join(','), ...history.map((h) => cols.map((c) => h[c] ?? '').join(','))].join('\n') + '\n');
 }

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
 import { chromium, type Browser } from 'playwright-core';
 import { writeOutputs } from '../../src/compare/compare.js';
+import { verdicts } from '../../src/compare/verdict.js';
 import { planSuite } from '../../src/compare/plan.js';
 import { loadSuite } from '../../src/compare/suite.js';
 import { tmpDir, writeFixtureRun, writeSuite } from './helpers.js';
@@ -36,7 +37,7 @@ describe('compare report.html in Chromium', function () {
         epochs: [[0.4, 0.35, 1.5, 1.6], [0.6 + 0.01 * i, 0.5, 1.1, 1.3]],
       });
     });
-    await writeOutputs(plan, { noCam: true, log: () => {}, warn: () => {} });
+    const agg = await writeOutputs(plan, { noCam: true, log: () => {}, warn: () => {} });
     const file = path.join(plan.suiteDir, 'report.html');
 
     browser = await chromium.launch({
@@ -57,8 +58,13 @@ describe('compare report.html in Chromium', function () {
         key: tr.getAttribute('data-key') ?? '',
         cells: [...tr.querySelectorAll('td')].map((td) => ({ col: td.dataset.col ?? '', csv: td.dataset.csv ?? '', text: td.textContent ?? '' })),
       }));
-      return { variants: read('variants'), pairs: read('pairs'), runs: read('runs') };
+      return { variants: read('variants'), pairs: read('pairs'), gapPairs: read('gap-pairs'), runs: read('runs') };
     })()`)) as Record<string, TableRow[]>;
+    // The page opens with the verdict: the first section, one sentence per head pair.
+    const opening = (await page.evaluate(`(() => ({
+      firstSection: document.querySelector('h2')?.textContent ?? '',
+      sentences: [...document.querySelectorAll('#verdict li')].map((li) => li.textContent ?? ''),
+    }))()`)) as { firstSection: string; sentences: string[] };
     const plots = await page.evaluate(`[...document.querySelectorAll('figure.plot svg')].map((s) => {
       const r = s.getBoundingClientRect();
       return [s.closest('figure').id, Math.round(r.width) > 100 && Math.round(r.height) > 100];
@@ -79,6 +85,10 @@ describe('compare report.html in Chromium', function () {
     };
     check(tables.variants, cmpCsv.filter((r) => r.kind === 'variant'), (r) => r.variant);
     check(tables.pairs, cmpCsv.filter((r) => r.kind === 'pair'), (r) => r.variant);
+    check(tables.gapPairs, cmpCsv.filter((r) => r.kind === 'pair'), (r) => r.variant);
+    expect(opening.firstSection).to.equal('Verdict');
+    expect(opening.sentences).to.deep.equal(verdicts(agg.pairs, plan.select));
+    expect(opening.sentences[0]).to.match(/^GAP vs FC \(nin\): .*; not completed: FC seed 3 \(failed\)\.$/);
     check(tables.runs, runsCsv, (r) => `${r.variant}|${r.seed}`);
     expect(tables.variants[0].cells.length).to.be.above(10);
 
