@@ -100,6 +100,13 @@ const fcSchema = z.strictObject({
 const gapSchema = z.strictObject({
   /** Activation of the 1x1 class-map conv of the gap head; NIN applies ReLU to it. */
   activation: z.enum(['relu', 'linear']).default('relu'),
+  /**
+   * Initial bias of every class map. With ReLU maps a zero start lets maps die: a map that is active raises its own
+   * softmax probability, so it is pushed down on more images than it is pushed up, until every map is zero on every
+   * image (loss ln C, no gradient; see docs/gap-relu.md). Starting every map above zero keeps the push balanced. It
+   * shifts all logits equally, so it changes nothing for linear maps.
+   */
+  bias: z.number().min(-100).max(100).default(1),
 });
 
 const modelSchema = z.strictObject({

@@ -42,12 +42,12 @@ export class BuildContext {
     }
   }
 
-  /** Conv2D arguments shared by every conv: seeded kernel, zero bias. */
+  /** Conv2D arguments shared by every conv: seeded kernel, zero bias unless `bias` is given. */
   conv(
     name: string,
     filters: number,
     kernelSize: number,
-    opts: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' | 'linear'; useBias?: boolean } = {},
+    opts: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' | 'linear'; useBias?: boolean; bias?: number } = {},
   ): tf.layers.Layer {
     return tf.layers.conv2d({
       name,
@@ -58,7 +58,7 @@ export class BuildContext {
       activation: opts.activation ?? 'relu',
       useBias: opts.useBias ?? true,
       kernelInitializer: this.kernel(name),
-      biasInitializer: 'zeros',
+      biasInitializer: opts.bias ? tf.initializers.constant({ value: opts.bias }) : 'zeros',
     });
   }
 

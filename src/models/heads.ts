@@ -24,10 +24,11 @@ const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor): tf.SymbolicTensor 
 
 /**
  * NIN's head: 1x1 conv to C class maps [n,h,w,C] ('class_maps', ReLU by default as in NIN) -> global average pooling
- * [n,C], which is itself the 'logits' layer. No parameters beyond the 1x1 conv; CAM of class c is map c.
+ * [n,C], which is itself the 'logits' layer. No parameters beyond the 1x1 conv; CAM of class c is map c. The maps' bias
+ * starts at model.gap.bias (default 1), so ReLU maps start active and train (schema.ts says why).
  */
 export const gapHead: HeadBuilder = (features, cfg, ctx, numClasses) => {
-  const maps = apply(ctx.conv('class_maps', numClasses, 1, { activation: cfg.gap.activation }), features);
+  const maps = apply(ctx.conv('class_maps', numClasses, 1, { activation: cfg.gap.activation, bias: cfg.gap.bias }), features);
   const logits = apply(tf.layers.globalAveragePooling2d({ name: 'logits' }), maps);
   return { logits, classMapLayer: 'class_maps' };
 };

@@ -33,10 +33,11 @@ describe('train/callbacks/chance-watch', () => {
     expect(epochs([LN6]).warnings).to.deep.equal([]);
   });
 
-  it('blames dead ReLU class maps only for the gap head with ReLU maps', () => {
-    const m = defaultConfig().model; // nin + gap, relu maps: NIN's choice
-    expect(chanceHint(m)).to.match(/class map is zero on every image.*model\.gap\.activation: linear/);
-    expect(chanceHint({ ...m, gap: { activation: 'linear' } })).to.match(/lower learning rate/);
+  it('blames dead ReLU class maps only for the gap head with ReLU maps, and names the fix for the bias in use', () => {
+    const m = defaultConfig().model; // nin + gap, relu maps: NIN's choice, bias 1
+    expect(chanceHint(m)).to.match(/class maps .* are zero on every image.*raise model\.gap\.bias \(now 1\)/);
+    expect(chanceHint({ ...m, gap: { activation: 'relu', bias: 0 } })).to.match(/set model\.gap\.bias to a positive value/);
+    expect(chanceHint({ ...m, gap: { activation: 'linear', bias: 1 } })).to.match(/lower learning rate/);
     expect(chanceHint({ ...m, head: 'fc' })).to.not.match(/class map/);
   });
 });

@@ -7,16 +7,20 @@ export const CHANCE_EPOCHS = 2;
 /** |train_loss - ln C| below this counts as chance: a model whose logits no longer depend on the image. */
 export const CHANCE_TOLERANCE = 0.005;
 
-/** Why a model sits at chance, as far as its config tells. */
+/** Why a model sits at chance, as far as its config tells, and what to change. */
 export function chanceHint(model: Pick<ModelConfig, 'head' | 'gap'>): string {
   if (model.head === 'gap' && model.gap.activation === 'relu') {
+    const fix =
+      model.gap.bias > 0
+        ? `raise model.gap.bias (now ${model.gap.bias}) so every map starts further above zero, or lower train.optimizer.lr`
+        : `set model.gap.bias to a positive value (the default, 1) so every map starts active`;
     return (
-      "with the gap head's ReLU class maps (model.gap.activation: relu, NIN's choice) this usually means every class " +
-      'map is zero on every image, which no gradient can revive; model.gap.activation: linear avoids it ' +
-      '(configs/suites/quick.yaml uses it), as does a lower learning rate'
+      "likely cause: the gap head's ReLU class maps (model.gap.activation: relu) are zero on every image, so the " +
+      'logits are all 0 and no gradient can revive them (an active map raises its own probability and is pushed down ' +
+      `more than up; docs/gap-relu.md); ${fix}; model.gap.activation: linear cannot die this way`
     );
   }
-  return 'try a lower learning rate (train.optimizer.lr) or check the data and labels';
+  return 'try a lower learning rate (train.optimizer.lr) or a learning-rate warm-up (train.schedule.warmupEpochs), or check the data and labels';
 }
 
 export class ChanceWatch implements Callback {
