@@ -1,4 +1,7 @@
 // loadDataset: one entry point from the `data` config to a Dataset (synthetic, CIFAR-10/100, MNIST, Fashion-MNIST).
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DataConfig } from '../config/schema.js';
 import { UserError } from '../errors.js';
@@ -22,11 +25,32 @@ const IDX_DATASETS = {
 } as const;
 
 /**
- * Folder for derived data worth keeping between runs (fitted ZCA matrices): `.cache` inside the dataset folder.
- * Pass it as fitPreprocessor's `cacheDir`.
+ * Folder for derived data worth keeping between runs (fitted ZCA matrices): `.cache` inside the dataset folder, or,
+ * when that folder is read-only (a shared dataset: no write bit, which root would otherwise ignore, or not writable),
+ * `<XDG_CACHE_HOME or ~/.cache>/gaplab/data/<hash of the dataset folder>`. Pass it as fitPreprocessor's `cacheDir`.
  */
 export function dataCacheDir(cfg: Pick<DataConfig, 'dir'>, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(resolveDataDir(cfg.dir, env), '.cache');
+  const dir = path.resolve(resolveDataDir(cfg.dir, env));
+  if (writableFolder(dir)) return path.join(dir, '.cache');
+  const home = env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache');
+  return path.join(home, 'gaplab', 'data', createHash('sha256').update(dir).digest('hex').slice(0, 16));
+}
+
+/** A folder we may write into: it has a write bit and access() agrees. A missing folder counts (it will be created). */
+function writableFolder(dir: string): boolean {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    return true;
+  }
+  if ((st.mode & 0o222) === 0) return false;
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Test seams: download sources, environment and the system Fashion-MNIST folder. */

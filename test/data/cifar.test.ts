@@ -106,6 +106,24 @@ describe('data/cifar', () => {
     expect(dataCacheDir({ dir: '/x/data' }, {})).to.equal('/x/data/.cache');
   });
 
+  it('caches beside a read-only dataset folder in the user cache instead (a shared dataset, even as root)', () => {
+    const ro = path.join(dir, 'shared-ro');
+    fs.mkdirSync(ro);
+    fs.chmodSync(ro, 0o555);
+    try {
+      const home = path.join(dir, 'home');
+      const got = dataCacheDir({ dir: ro }, { HOME: home });
+      expect(path.dirname(got)).to.equal(path.join(home, '.cache', 'gaplab', 'data'));
+      expect(path.basename(got)).to.match(/^[0-9a-f]{16}$/);
+      // XDG_CACHE_HOME wins over HOME; the same folder always maps to the same cache, another folder to another.
+      expect(dataCacheDir({ dir: ro }, { HOME: home, XDG_CACHE_HOME: '/xdg' })).to.equal(path.join('/xdg', 'gaplab', 'data', path.basename(got)));
+      fs.mkdirSync(path.join(dir, 'other-ro'), { mode: 0o555 });
+      expect(dataCacheDir({ dir: path.join(dir, 'other-ro') }, { HOME: home })).to.not.equal(got);
+    } finally {
+      fs.chmodSync(ro, 0o755);
+    }
+  });
+
   describe('rejects broken input with a UserError naming the file', () => {
     it('truncated file', async () => {
       const b = makeCifarRecords(2, 'cifar10', 1).bytes;
