@@ -73,8 +73,12 @@ export interface VariantStats {
   test_error_std: number;
   test_loss_mean: number;
   test_loss_std: number;
+  /** Last epoch's running training accuracy (Keras meaning: dropout and augmentation on). */
   train_acc_mean: number;
   train_acc_std: number;
+  /** Last epoch's accuracy on the fixed training sample in inference mode: what the gap subtracts from. */
+  train_eval_acc_mean: number;
+  train_eval_acc_std: number;
   val_acc_mean: number;
   val_acc_std: number;
   /** Last epoch's generalization gap. */
@@ -190,6 +194,7 @@ export function variantStats(variant: Variant, runs: readonly RunRecord[]): Vari
     test_error_mean: mean(col('test_error')), test_error_std: std(col('test_error')),
     test_loss_mean: mean(col('test_loss')), test_loss_std: std(col('test_loss')),
     train_acc_mean: mean(col('final_train_acc')), train_acc_std: std(col('final_train_acc')),
+    train_eval_acc_mean: mean(col('final_train_eval_acc')), train_eval_acc_std: std(col('final_train_eval_acc')),
     val_acc_mean: mean(col('final_val_acc')), val_acc_std: std(col('final_val_acc')),
     gap_acc_mean: mean(col('gap_acc')), gap_acc_std: std(col('gap_acc')),
     gap_loss_mean: mean(col('gap_loss')), gap_loss_std: std(col('gap_loss')),

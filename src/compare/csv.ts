@@ -14,7 +14,7 @@ export const RUN_COLUMNS: ReadonlyArray<keyof RunRecord> = [
 
 const VARIANT_COLUMNS: ReadonlyArray<keyof VariantStats> = [
   'params_total', 'params_head', 'seeds', 'incomplete', 'test_error_mean', 'test_error_std', 'test_loss_mean',
-  'test_loss_std', 'train_acc_mean', 'train_acc_std', 'val_acc_mean', 'val_acc_std', 'gap_acc_mean', 'gap_acc_std',
+  'test_loss_std', 'train_acc_mean', 'train_acc_std', 'train_eval_acc_mean', 'train_eval_acc_std', 'val_acc_mean', 'val_acc_std', 'gap_acc_mean', 'gap_acc_std',
   'gap_loss_mean', 'gap_loss_std', 'best_gap_acc_mean', 'best_gap_acc_std', 'best_gap_loss_mean', 'best_gap_loss_std',
   'best_epoch_mean', 'best_epoch_std', 'wall_seconds_mean', 'images_per_second_mean',
 ];

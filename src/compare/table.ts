@@ -11,14 +11,14 @@ export function alignColumns(rows: readonly string[][]): string[] {
 /** The lines compare prints after collecting. */
 export function summaryTable(agg: Aggregate, select: 'best' | 'final'): string[] {
   const lines: string[] = [];
-  const header = ['variant', 'params', 'head params', 'seeds', `test error % (${select})`, 'train acc %', `gap acc pp (${select})`, 'gap loss', 'best epoch', 's/run'];
+  const header = ['variant', 'params', 'head params', 'seeds', `test error % (${select})`, 'train acc % (inference)', `gap acc pp (${select})`, 'gap loss', 'best epoch', 's/run'];
   // The gap at the same epoch as the test error, as in the verdict.
   const gap = (v: VariantStats) => (select === 'best'
     ? { acc: v.best_gap_acc_mean, sd: v.best_gap_acc_std, loss: v.best_gap_loss_mean }
     : { acc: v.gap_acc_mean, sd: v.gap_acc_std, loss: v.gap_loss_mean });
   const rows = agg.variants.map((v) => [
     v.variant, count(v.params_total), count(v.params_head), v.incomplete ? `${v.seeds} (+${v.incomplete} not done)` : String(v.seeds),
-    pctPm(v.test_error_mean, v.test_error_std), pct(v.train_acc_mean), pctPm(gap(v).acc, gap(v).sd),
+    pctPm(v.test_error_mean, v.test_error_std), pct(v.train_eval_acc_mean), pctPm(gap(v).acc, gap(v).sd),
     fixed(gap(v).loss), fixed(v.best_epoch_mean, 1), fixed(v.wall_seconds_mean, 0),
   ]);
   lines.push(...alignColumns([header, ...rows]));

@@ -3,12 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
-import { aggregate } from '../../src/compare/aggregate.js';
+import { aggregate, type CollectedRun, type RunRecord } from '../../src/compare/aggregate.js';
 import { writeOutputs } from '../../src/compare/compare.js';
-import { learningCurves } from '../../src/compare/curves.js';
+import { gapCurves, learningCurves } from '../../src/compare/curves.js';
 import { planSuite, type Plan } from '../../src/compare/plan.js';
 import { loadSuite } from '../../src/compare/suite.js';
 import { tmpDir, writeFixtureRun, writeSuite } from './helpers.js';
+import type { EpochLogs } from '../../src/train/callbacks/types.js';
 
 const close = (a: number, b: number, tol = 1e-12) => expect(Math.abs(a - b), `${a} vs ${b}`).to.be.below(tol);
 
@@ -63,6 +64,7 @@ describe('compare aggregation', () => {
     close(gap.test_loss_mean, 0.44);
     close(gap.train_acc_mean, 0.8);
     close(gap.train_acc_std, 0.1);
+    close(gap.train_eval_acc_mean, 0.77); // what the gap subtracts from: gap 0.12 + val 0.65
     close(gap.val_acc_mean, 0.65);
     close(gap.gap_acc_mean, 0.12); // train-eval acc - val acc, not train acc - val acc (0.15)
     close(gap.gap_acc_std, 0.02);
@@ -211,12 +213,24 @@ describe('compare aggregation', () => {
   });
 
   it('averages learning curves over seeds with a one-sd band', () => {
-    const pts = learningCurves(aggregate(plan).runs, 'acc').filter((p) => p.variant === 'nin-gap' && p.series === 'train');
+    const pts = learningCurves(aggregate(plan).runs, 'acc').filter((p) => p.variant === 'nin-gap' && p.series === 'train (running)');
     expect(pts.map((p) => p.epoch)).to.deep.equal([1, 2]);
     close(pts[1].mean, 0.8);
     close(pts[1].low, 0.7);
     close(pts[1].high, 0.9);
     expect(pts[1].n).to.equal(3);
     close(pts[0].low, 0.5); // no spread at epoch 1
+    const inference = learningCurves(aggregate(plan).runs, 'acc').filter((p) => p.variant === 'nin-gap' && p.series === 'train (inference)');
+    close(inference[1].mean, 0.77); // the fixed training sample in inference mode: gap 0.12 + val 0.65
+  });
+
+  it('draws the gap curves only from rows that hold the true gap (old runs logged running train - val)', () => {
+    const row = (epoch: number, gap: number, tea?: number) =>
+      ({ epoch, gap_acc: gap, gap_loss: gap, ...(tea === undefined ? {} : { train_eval_acc: tea, train_eval_loss: 1 }) }) as unknown as EpochLogs;
+    const run = (seed: number, metrics: EpochLogs[]) =>
+      ({ record: { variant: 'v', status: 'completed', seed } as RunRecord, metrics }) as CollectedRun;
+    const pts = gapCurves([run(1, [row(1, 0.1, 0.9), row(2, 0.3, 0.95)]), run(2, [row(1, -0.2), row(2, -0.4)])])
+      .filter((p) => p.metric.startsWith('accuracy'));
+    expect(pts.map((p) => [p.epoch, p.mean, p.n])).to.deep.equal([[1, 0.1, 1], [2, 0.3, 1]]);
   });
 });
