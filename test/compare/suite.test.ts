@@ -56,7 +56,7 @@ describe('compare suites', () => {
     expect(wide.train.epochs).to.equal(3); // the variant's own override wins over the suite's
     expect(plan.variants[0].config.train.epochs).to.equal(2);
     expect(plan.variants.every((v) => v.config.train.batchSize === 16)).to.equal(true); // --set wins over all
-    expect(plan.variants[0].config.data.synthetic.trainSize).to.equal(4000); // from quick.yaml
+    expect(plan.variants[0].config.data.synthetic.trainSize).to.equal(1500); // from quick.yaml
     expect(plan.runs).to.have.length(10);
     expect(plan.runs.slice(0, 2).map((r) => [r.variant, r.seed, r.config.seed])).to.deep.equal([['nin-gap', 5, 5], ['nin-gap', 7, 7]]);
     expect(plan.runs.every((r) => r.config.experiment === 'mix')).to.equal(true);
