@@ -1,4 +1,6 @@
-// Builds the oneDNN addon (native/) when oneDNN's headers are present; never fails the install (other backends work).
+// Builds the oneDNN addon (native/) when oneDNN's headers are present. A user's install never fails for it (other
+// backends work); in CI (CI=true) or with GAPLAB_REQUIRE_NATIVE=1 a missing oneDNN or a compile error fails, with the
+// compiler's output, so a broken addon cannot land as skipped tests.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,6 +14,7 @@ const headerDirs = [
   '/usr/include', '/usr/local/include', '/opt/homebrew/include', '/opt/homebrew/opt/onednn/include',
   '/usr/local/opt/onednn/include',
 ];
+const required = process.env.CI === 'true' || process.env.GAPLAB_REQUIRE_NATIVE === '1';
 const header = headerDirs.flatMap((d) => [join(d, 'oneapi/dnnl/dnnl.hpp'), join(d, 'dnnl.hpp')]).find(existsSync);
 
 if (process.env.GAPLAB_SKIP_NATIVE_BUILD === '1') {
@@ -20,7 +23,7 @@ if (process.env.GAPLAB_SKIP_NATIVE_BUILD === '1') {
 }
 if (!header) {
   console.log('gaplab: oneDNN not found, skipping the native backend; apt-get install libdnnl-dev to enable it');
-  process.exit(0);
+  process.exit(required ? 1 : 0);
 }
 
 const env = { ...process.env };
@@ -39,7 +42,7 @@ try {
   gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
 } catch {
   console.log('gaplab: node-gyp is not installed, skipping the native backend (npm install to get it)');
-  process.exit(0);
+  process.exit(required ? 1 : 0);
 }
 
 const res = spawnSync(process.execPath, [gyp, ...args], { cwd: join(root, 'native'), env, encoding: 'utf8' });
@@ -49,5 +52,10 @@ if (res.status === 0) {
   const log = `${res.stdout ?? ''}${res.stderr ?? ''}`;
   const firstError = log.split('\n').find((l) => /error/i.test(l) && !/gyp ERR!/.test(l)) ?? res.error?.message ?? 'see npm run build:native';
   console.log(`gaplab: the native backend failed to build (${firstError.trim()}); the cpu backend still works`);
+  if (required) {
+    console.log(log);
+    console.log('gaplab: CI=true or GAPLAB_REQUIRE_NATIVE=1: failing, since the native backend is required');
+    process.exit(1);
+  }
 }
 process.exit(0);

@@ -9,6 +9,7 @@ import {
   CONV_CHOICES_ENV, convChoicesPath, loadConvChoices, MAX_CHOICES, readConvChoices, saveConvChoices,
 } from '../../src/backend/native/conv-choices.js';
 import { registerNativeBackend } from '../../src/backend/native/register.js';
+import { needsNative } from '../requires.js';
 
 /** Just enough of the addon for the file functions. */
 function fakeAddon(threads: number, choices: Array<[string, 'plain' | 'blocked' | 'split']> = []): NativeAddon {
@@ -80,7 +81,8 @@ describe('backend/native conv choices', () => {
     before(function () {
       const a = loadAddon();
       // These check auto mode; a fixed GAPLAB_CONV_LAYOUT records no choices.
-      if (!a || !registerNativeBackend({ threads: 2 }) || (process.env.GAPLAB_CONV_LAYOUT ?? 'auto') !== 'auto') this.skip();
+      needsNative(this, a !== undefined && registerNativeBackend({ threads: 2 }));
+      if ((process.env.GAPLAB_CONV_LAYOUT ?? 'auto') !== 'auto') this.skip();
       addon = a!;
     });
     after(async () => {

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { loadAddon } from '../../src/backend/native/addon.js';
 import { expectSameOnBoth, nativeReady, randomTensor } from './helpers.js';
+import { needsNative } from '../requires.js';
 
 interface Case {
   n: number;
@@ -31,7 +32,7 @@ const name = (c: Case) =>
 
 describe('native backend: convolutions', function () {
   before(function () {
-    if (!nativeReady()) this.skip();
+    needsNative(this, nativeReady());
   });
   after(() => tf.setBackend('cpu'));
 

@@ -6,10 +6,11 @@ import { loadAddon } from '../../src/backend/native/addon.js';
 import { broadcastPlan } from '../../src/backend/native/kernels/elementwise.js';
 import { reducePlan } from '../../src/backend/native/kernels/reduce.js';
 import { expectSameOnBoth, nativeReady, randomTensor } from './helpers.js';
+import { needsNative } from '../requires.js';
 
 describe('native backend: elementwise kernels', function () {
   before(function () {
-    if (!nativeReady()) this.skip();
+    needsNative(this, nativeReady());
   });
   after(() => tf.setBackend('cpu'));
 
@@ -72,7 +73,7 @@ describe('native backend: elementwise kernels', function () {
 
 describe('native backend: reductions', function () {
   before(function () {
-    if (!nativeReady()) this.skip();
+    needsNative(this, nativeReady());
   });
   after(() => tf.setBackend('cpu'));
 
@@ -111,7 +112,7 @@ describe('native backend: reductions', function () {
 
 describe('native backend: pooling', function () {
   before(function () {
-    if (!nativeReady()) this.skip();
+    needsNative(this, nativeReady());
   });
   after(() => tf.setBackend('cpu'));
 
@@ -141,7 +142,7 @@ describe('native backend: pooling', function () {
 
 describe('native backend: matrix products', function () {
   before(function () {
-    if (!nativeReady()) this.skip();
+    needsNative(this, nativeReady());
   });
   after(() => tf.setBackend('cpu'));
 
@@ -169,7 +170,7 @@ describe('native backend: matrix products', function () {
 
 describe('native addon: bad input', function () {
   before(function () {
-    if (!nativeReady()) this.skip();
+    needsNative(this, nativeReady());
   });
 
   it('throws JS errors instead of crashing', () => {
@@ -193,7 +194,7 @@ describe('native addon: bad input', function () {
 
 describe('native backend: batch normalization and residual adds', function () {
   before(function () {
-    if (!nativeReady()) this.skip();
+    needsNative(this, nativeReady());
   });
   after(() => tf.setBackend('cpu'));
 

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { loadAddon } from '../../src/backend/native/addon.js';
 import { NativeBackend } from '../../src/backend/native/backend.js';
 import { nativeReady } from './helpers.js';
+import { needsNative } from '../requires.js';
 
 const N = 1 << 16; // above the pooling threshold
 
@@ -14,7 +15,7 @@ function valuesOf(t: tf.Tensor): unknown {
 
 describe('native backend: buffer pool', function () {
   before(async function () {
-    if (!nativeReady()) this.skip();
+    needsNative(this, nativeReady());
     await tf.setBackend('native');
   });
   after(() => tf.setBackend('cpu'));

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { loadAddon } from '../../src/backend/native/addon.js';
 import type { NativeBackend } from '../../src/backend/native/backend.js';
 import { nativeCount, nativeReady, randomArray } from './helpers.js';
+import { needsNative } from '../requires.js';
 
 type Head = 'gap' | 'fc-dropout' | 'residual-bn';
 
@@ -85,7 +86,7 @@ function train(backend: string, head: Head, steps: number): Run {
 
 describe('native backend: training matches cpu', function () {
   before(function () {
-    if (!nativeReady()) this.skip();
+    needsNative(this, nativeReady());
   });
   after(() => tf.setBackend('cpu'));
 

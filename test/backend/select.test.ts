@@ -2,8 +2,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
-import { DISABLE_ENV, nativeAvailable, selectBackend } from '../../src/backend/select.js';
+import { DISABLE_ENV, selectBackend } from '../../src/backend/select.js';
 import { UserError } from '../../src/errors.js';
+import { needsNative } from '../requires.js';
 
 async function withNativeDisabled<T>(f: () => Promise<T>): Promise<T> {
   const prev = process.env[DISABLE_ENV];
@@ -28,7 +29,7 @@ describe('selectBackend', () => {
   });
 
   it('auto picks native where the addon is built', async function () {
-    if (!nativeAvailable()) this.skip();
+    needsNative(this);
     const warnings: string[] = [];
     const info = await selectBackend('auto', { threads: 2, warn: (l) => warnings.push(l) });
     expect(info.name).to.equal('native');

@@ -3,11 +3,11 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nativeAvailable } from '../../src/backend/select.js';
 import { DEFAULT_THRESHOLD } from '../../src/cam/boxes.js';
 import { camReport } from '../../src/cam/report.js';
 import { loadConfig } from '../../src/config/load.js';
 import { runTraining } from '../../src/train/run.js';
+import { needsNative } from '../requires.js';
 
 /**
  * quick-resnet-gap-dense as configured (ResNet-8, GAP, dense: the structure the CAM paper scores; 4000 images, half
@@ -24,10 +24,7 @@ describe('cam: a trained quick GAP model (slow)', function () {
   let dir: string;
 
   before(function () {
-    if (!nativeAvailable()) {
-      process.stderr.write('    skipped: the native backend is not built (npm run build:native); training on cpu takes > 10 minutes\n');
-      this.skip();
-    }
+    needsNative(this); // training on the pure-JS cpu backend takes > 10 minutes
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gaplab-camtrain-'));
   });
   after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));

@@ -9,6 +9,7 @@ import { verdicts } from '../../src/compare/verdict.js';
 import { planSuite } from '../../src/compare/plan.js';
 import { loadSuite } from '../../src/compare/suite.js';
 import { tmpDir, writeFixtureRun, writeSuite } from './helpers.js';
+import { needs } from '../requires.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 type Row = Record<string, string>;
@@ -25,7 +26,7 @@ describe('compare report.html in Chromium', function () {
   });
 
   it('renders with no console errors and shows the CSV numbers', async function () {
-    if (!fs.existsSync(CHROMIUM)) this.skip();
+    needs(this, fs.existsSync(CHROMIUM), `Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`);
     // Fixture runs: two heads x three seeds, one failed run with an error that needs HTML escaping.
     const plan = planSuite(loadSuite(writeSuite(dir, 'html', {
       base: 'quick.yaml', matrix: { body: ['nin'], head: ['gap', 'fc'] }, seeds: 3, outputDir: path.join(dir, 'out'),

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { compare } from '../../src/compare/compare.js';
 import { TINY, tmpDir, writeSuite } from './helpers.js';
+import { needs } from '../requires.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BINARIES = ['munged', 'slurmctld', 'slurmd', 'sbatch', 'squeue', 'sinfo'];
@@ -41,7 +42,8 @@ describe('compare on a one-node Slurm cluster', function () {
   const run = (cmd: string, args: string[]) => spawnSync(which(cmd) ?? cmd, args, { env, encoding: 'utf8' });
 
   before(async function () {
-    if (process.getuid?.() !== 0 || BINARIES.some((b) => !which(b))) this.skip(); // needs root and slurm-wlm + munge
+    // needs root and slurm-wlm + munge
+    needs(this, process.getuid?.() === 0 && BINARIES.every((b) => which(b)), `root and ${BINARIES.join(', ')} (apt-get install slurm-wlm munge)`);
     dir = tmpDir('slurm');
     fs.chmodSync(dir, 0o711); // munged insists on a non-writable key folder; its socket must be reachable
     const host = os.hostname().split('.')[0];

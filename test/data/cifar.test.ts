@@ -7,6 +7,7 @@ import { UserError } from '../../src/errors.js';
 import { parseCifar, readCifar } from '../../src/data/cifar.js';
 import { dataCacheDir, loadDataset } from '../../src/data/registry.js';
 import { makeCifarRecords, removeDir, SHARED_CIFAR_SUBSET, tempDir } from './helpers.js';
+import { needs } from '../requires.js';
 
 const cfg = (over: object) => ({ ...defaultConfig().data, download: false, ...over });
 const noEnv = { env: {} };
@@ -184,7 +185,7 @@ describe('data/cifar', () => {
   });
 
   it('reads the shared real CIFAR-10 subset when present', async function () {
-    if (!fs.existsSync(path.join(SHARED_CIFAR_SUBSET, 'data_batch_1.bin'))) this.skip();
+    needs(this, fs.existsSync(path.join(SHARED_CIFAR_SUBSET, 'data_batch_1.bin')), `the CIFAR-10 subset in ${SHARED_CIFAR_SUBSET} (../shared beside the checkout)`);
     const ds = await loadDataset(cfg({ name: 'cifar10', dir: SHARED_CIFAR_SUBSET }), 1, undefined, noEnv);
     expect(ds.train.n).to.equal(10000);
     expect(ds.test.n).to.equal(10000);

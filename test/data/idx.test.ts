@@ -8,6 +8,7 @@ import { UserError } from '../../src/errors.js';
 import { parseIdx } from '../../src/data/idx.js';
 import { loadDataset, SYSTEM_FASHION_MNIST_DIR } from '../../src/data/registry.js';
 import { idxBytes, removeDir, tempDir, writeIdxFolder } from './helpers.js';
+import { needs } from '../requires.js';
 
 const cfg = (over: object) => ({ ...defaultConfig().data, download: false, ...over });
 
@@ -124,7 +125,7 @@ describe('data/idx', () => {
   });
 
   it('falls back to Debian’s Fashion-MNIST in /usr/share when data.dir has no files (when installed)', async function () {
-    if (!fs.existsSync(path.join(SYSTEM_FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'))) this.skip();
+    needs(this, fs.existsSync(path.join(SYSTEM_FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz')), `Fashion-MNIST in ${SYSTEM_FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)`);
     this.timeout(60_000);
     const ds = await loadDataset(cfg({ name: 'fashion-mnist', dir, testLimit: 100 }), 1, undefined, { env: {} });
     expect([ds.train.n, ds.train.height, ds.train.width, ds.train.channels]).to.deep.equal([60000, 28, 28, 1]);

@@ -11,7 +11,7 @@ import { DivergedError } from '../../src/train/loop.js';
 import { runTraining } from '../../src/train/run.js';
 import { readSummary } from '../../src/train/summary.js';
 import { deterministicColumns, microConfig } from './helpers.js';
-import { nativeAvailable } from '../../src/backend/select.js';
+import { needsNative } from '../requires.js';
 
 const quiet = { log: () => {}, warn: () => {}, live: false };
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gaplab-rel-'));
@@ -33,7 +33,8 @@ describe('reliability', function () {
 
   it('the native backend reproduces a run bit for bit in a new process (convolution choices saved and reused)', async function () {
     // A fixed GAPLAB_CONV_LAYOUT is deterministic by itself and records no choices.
-    if (!nativeAvailable() || (process.env.GAPLAB_CONV_LAYOUT ?? 'auto') !== 'auto') this.skip();
+    needsNative(this);
+    if ((process.env.GAPLAB_CONV_LAYOUT ?? 'auto') !== 'auto') this.skip();
     const out = tmp();
     const choices = path.join(out, 'choices');
     // Two processes: each starts with no plans; the first times the layouts and saves its picks on exit, the second

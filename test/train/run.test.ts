@@ -13,8 +13,8 @@ import { loadModelFromDir } from '../../src/io/model-files.js';
 import { METRIC_COLUMNS } from '../../src/train/callbacks/csv-logger.js';
 import { runTraining } from '../../src/train/run.js';
 import type { RunSummary } from '../../src/train/summary.js';
-import { nativeAvailable } from '../../src/backend/select.js';
 import { microConfig } from './helpers.js';
+import { needsNative } from '../requires.js';
 
 describe('training run (end to end, built-in data)', function () {
   this.timeout(300_000);
@@ -99,7 +99,7 @@ describe('training run learns (2 epochs, built-in data, fast backend)', function
   this.timeout(300_000);
 
   it('reaches test accuracy well above a trivial model (chance = majority class = 1/3)', async function () {
-    if (!nativeAvailable()) this.skip(); // ~15 minutes on the pure-JS backend; the native backend takes seconds
+    needsNative(this); // ~15 minutes on the pure-JS backend; the native backend takes seconds
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gaplab-learn-'));
     const cfg = validateConfig(
       applyOverrides({}, [
