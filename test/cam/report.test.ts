@@ -85,10 +85,18 @@ describe('cam/report', function () {
       expect(s.images).to.equal(12);
       for (const v of [s.top1.accuracy, s.trueClass.accuracy, s.trueClass.meanIou, s.classification]) expect(v).to.be.within(0, 1);
       expect(s.top1.accuracy).to.be.at.most(s.classification);
-      expect(s.baseline.best.trueClass.accuracy).to.be.at.least(s.baseline.fixed.trueClass.accuracy);
       expect(s.baseline.fixed.fraction).to.equal(0.5);
       const csv = fs.readFileSync(path.join(r.outDir, `localization-${m}.csv`), 'utf8').trim().split('\n');
       expect(csv).to.have.length(13);
+      // The fixed baseline again from the CSV's truth boxes: the central box [8, 8, 24, 24] (area 256) of 32x32 images.
+      const col = (name: string) => csv[0].split(',').indexOf(name);
+      const ious = csv.slice(1).map((line) => {
+        const [x0, y0, x1, y1] = ['x0', 'y0', 'x1', 'y1'].map((k) => Number(line.split(',')[col(`truth_${k}`)]));
+        const inter = Math.max(0, Math.min(x1, 24) - Math.max(x0, 8)) * Math.max(0, Math.min(y1, 24) - Math.max(y0, 8));
+        return inter / ((x1 - x0) * (y1 - y0) + 256 - inter);
+      });
+      expect(s.baseline.fixed.trueClass.meanIou).to.be.closeTo(ious.reduce((a, b) => a + b, 0) / 12, 1e-12);
+      expect(s.baseline.fixed.trueClass.accuracy).to.equal(ious.filter((v) => v >= 0.5).length / 12);
       // The sweep's 20% point is the protocol's score, computed again box by box; its best is the highest point.
       const at20 = s.sweep.points.find((p: { threshold: number }) => p.threshold === 0.2);
       expect(at20.trueClass).to.deep.equal(s.trueClass);

@@ -66,7 +66,8 @@ describe('training run (end to end, built-in data)', function () {
     const s = JSON.parse(fs.readFileSync(path.join(summary.runDir, 'summary.json'), 'utf8')) as RunSummary;
     expect(s.status).to.equal('completed');
     expect(s.backend?.name).to.equal('cpu');
-    expect(s.model.params?.total).to.equal((s.model.params?.body ?? 0) + (s.model.params?.head ?? 0));
+    // Body: conv 3*3*3*4 + 4 = 112 (8x8 'same', pooled to 4x4x4). Head: flatten 64 -> dense 8: 64*8 + 8 = 520 -> 2 classes: 8*2 + 2 = 18.
+    expect(s.model.params).to.deep.equal({ total: 650, body: 112, head: 538 });
     expect(s.epochsRun).to.equal(2);
     expect(s.dataset).to.deep.include({ train: 32, val: 16, trainEval: 16, test: 16, classes: 2 });
     expect(s.test?.final.error).to.be.closeTo(1 - (s.test?.final.acc ?? 0), 1e-12);
