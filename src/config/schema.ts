@@ -188,6 +188,15 @@ export const configSchema = z.strictObject({
   data: dataSchema.prefault({}),
   model: modelSchema.prefault({}),
   train: trainSchema.prefault({}),
+}).superRefine((c, ctx) => {
+  // Without a validation set there is no val_loss/val_acc to watch: early stopping would stop after `patience` epochs.
+  if (c.train.earlyStopping.patience > 0 && c.data.validationSize === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['train', 'earlyStopping', 'patience'],
+      message: 'early stopping watches a validation metric, but data.validationSize is 0 (set one, or patience: 0)',
+    });
+  }
 });
 
 /** A fully resolved config: every default filled in. */

@@ -74,6 +74,14 @@ describe('config loading', () => {
     expect(e.exitCode).to.equal(2);
   });
 
+  it('refuses early stopping without a validation set, naming both keys', () => {
+    const d = tmpDir();
+    const e = errorOf(() => loadConfig(write(d, 'es.yaml', 'data: { validationSize: 0 }\ntrain: { earlyStopping: { patience: 3 } }\n')));
+    expect(e.message).to.contain('train.earlyStopping.patience: early stopping watches a validation metric, but data.validationSize is 0');
+    expect(e.exitCode).to.equal(2);
+    expect(() => loadConfig(write(d, 'es-off.yaml', 'data: { validationSize: 0 }\n'))).to.not.throw();
+  });
+
   it('names wrong types, out-of-range values and unknown names', () => {
     const d = tmpDir();
     expect(errorOf(() => loadConfig(write(d, 'a.yaml', 'train: { epochs: "ten" }\n'))).message).to.match(/train\.epochs: .*number/);
