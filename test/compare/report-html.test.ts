@@ -35,7 +35,7 @@ describe('compare report.html in Chromium', function () {
       if (i === 5) writeFixtureRun(spec, { status: 'failed', message: 'shape <mismatch> & "quotes"', epochs: [[0.3, 0.3, 2, 2]] });
       else writeFixtureRun(spec, {
         status: 'completed', error: 0.2 + 0.013 * i, params: { total: 1000 + 100 * i, body: 900, head: 100 + 100 * i },
-        epochs: [[0.4, 0.35, 1.5, 1.6], [0.6 + 0.01 * i, 0.5, 1.1, 1.3]],
+        epochs: [[0.4, 0.35, 1.5, 1.6, 0.42, 1.45], [0.6 + 0.01 * i, 0.5, 1.1, 1.3, 0.7 + 0.01 * i, 0.9]],
       });
     });
     const agg = await writeOutputs(plan, { noCam: true, log: () => {}, warn: () => {} });
