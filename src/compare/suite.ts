@@ -15,12 +15,11 @@ const folderName = z
 const overridesSchema = z.record(z.string(), z.unknown());
 
 const variantSchema = z.strictObject({
-  /** Folder and table name of the variant; defaults to the config file's base name. */
-  name: folderName.optional(),
-  /** Config name (under configs/) or path (relative to the suite file first); defaults to the suite's `base`. */
-  config: z.string().min(1).optional(),
-  /** Keys set for this variant only, after the suite's `overrides`. */
-  overrides: overridesSchema.default({}),
+  name: folderName.optional()
+    .describe("Folder and table name of the variant; defaults to the config file's base name."),
+  config: z.string().min(1).optional()
+    .describe("Config name (under configs/) or path (relative to the suite file first); defaults to the suite's `base`."),
+  overrides: overridesSchema.default({}).describe("Keys set for this variant only, after the suite's `overrides`."),
 });
 
 const matrixSchema = z.strictObject({
@@ -32,24 +31,21 @@ const seedSchema = z.number().int().nonnegative().max(2 ** 31 - 1);
 
 export const suiteSchema = z
   .strictObject({
-    /** Names the folder <outputDir>/<name>/; defaults to the suite file's base name. */
-    name: folderName.optional(),
-    /** One line shown at the top of the report. */
-    description: z.string().max(2000).optional(),
-    /** A list of seeds, or a count n meaning seeds 1..n. */
-    seeds: z.union([z.number().int().min(1).max(1000), z.array(seedSchema).min(1).max(1000)]).default(3),
-    /** Root of the suite folder (relative to the working directory). */
-    outputDir: z.string().min(1).default('experiments'),
-    /** Config every matrix variant (and every variant without `config`) starts from. */
-    base: z.string().min(1).optional(),
-    /** Keys set in every variant (after the variant's config file, before the variant's own overrides). */
-    overrides: overridesSchema.default({}),
-    /** One variant per body x head, named `<body>-<head>`, built from `base`. */
-    matrix: matrixSchema.optional(),
-    /** Variants listed one by one. */
-    variants: z.array(variantSchema).max(1000).default([]),
-    /** Which test result the statistics use: the best-validation checkpoint (model-best/) or the last epoch. */
-    select: z.enum(['best', 'final']).default('best'),
+    name: folderName.optional()
+      .describe("Names the folder <outputDir>/<name>/; defaults to the suite file's base name."),
+    description: z.string().max(2000).optional().describe('One line shown at the top of the report.'),
+    seeds: z.union([z.number().int().min(1).max(1000), z.array(seedSchema).min(1).max(1000)]).default(3)
+      .describe('A list of seeds, or a count n meaning seeds 1..n.'),
+    outputDir: z.string().min(1).default('experiments')
+      .describe('Root of the suite folder (relative to the working directory).'),
+    base: z.string().min(1).optional()
+      .describe('Config every matrix variant (and every variant without `config`) starts from.'),
+    overrides: overridesSchema.default({})
+      .describe("Keys set in every variant (after the variant's config file, before the variant's own overrides)."),
+    matrix: matrixSchema.optional().describe('One variant per body x head, named `<body>-<head>`, built from `base`.'),
+    variants: z.array(variantSchema).max(1000).default([]).describe('Variants listed one by one.'),
+    select: z.enum(['best', 'final']).default('best')
+      .describe('Which test result the statistics use: the best-validation checkpoint (model-best/) or the last epoch.'),
   })
   .refine((s) => s.matrix !== undefined || s.variants.length > 0, { message: 'a suite needs `matrix` or `variants`' });
 
