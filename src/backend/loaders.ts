@@ -21,7 +21,7 @@ export interface SelectDeps {
   registerNative(threads: number): boolean;
   /** Why the addon is unavailable (not built, failed to load, GAPLAB_DISABLE_NATIVE=1). */
   nativeError(): string;
-  /** The registered native backend in a few words, e.g. 'oneDNN 3.4.1, 2 threads'. */
+  /** The registered native backend in a few words, e.g. 'oneDNN 3.4.1, 2 threads, avx2'. */
   nativeDetail(): string;
   /** Makes `name` tfjs's backend; throws when it cannot initialize. */
   setBackend(name: string): Promise<void>;
@@ -70,7 +70,7 @@ export const machineDeps: SelectDeps = {
   nativeError: () => addonError() ?? 'not available',
   nativeDetail: () => {
     const info = loadAddon()!.info();
-    return `oneDNN ${info.onednn}, ${info.threads} threads`;
+    return `oneDNN ${info.onednn}, ${info.threads} threads, ${info.isa ?? 'isa unknown'}`;
   },
   setBackend,
 };

@@ -1,9 +1,11 @@
-// Measures one job in this process: NIN on CIFAR-10 shapes, training step and inference throughput on one backend.
+// Measures one job in this process: NIN on CIFAR-10 shapes, the training loop's own step and inference, on one backend.
 import * as tf from '@tensorflow/tfjs';
 
 import { selectBackend } from '../backend/select.js';
-import { defaultConfig } from '../config/schema.js';
 import { buildModel, logitsModel } from '../models/registry.js';
+import { createOptimizer } from '../train/optimizer.js';
+import { decayedVariableNames, dropoutLayers, seedDropout, trainableVariables, trainStep } from '../train/step.js';
+import { benchConfig } from './config.js';
 import { profileStep } from './profile.js';
 import type { BenchJob, BenchResult } from './types.js';
 
@@ -30,26 +32,21 @@ function timeIt(f: () => void): { wall: number; cpu: number } {
 /** Runs warm-up then timed training steps and inference passes; all tensors are disposed before it returns. */
 export async function measureJob(job: BenchJob): Promise<BenchResult> {
   const info = await selectBackend(job.backend, { threads: job.threads, warn: () => undefined });
-  const cfg = defaultConfig().model;
-  cfg.body = 'nin';
-  cfg.head = job.head;
-  const built = buildModel(cfg, { inputShape: INPUT, numClasses: CLASSES }, job.seed);
-  const logits = logitsModel(built);
-  const x = tf.randomNormal([job.batch, ...INPUT], 0, 1, 'float32', job.seed);
-  const y = tf.tidy(() => tf.oneHot(tf.randomUniform([job.batch], 0, CLASSES, 'int32', job.seed), CLASSES));
-  const opt = tf.train.momentum(0.01, 0.9);
+  const config = benchConfig(job.head);
+  const built = buildModel(config.model, { inputShape: INPUT, numClasses: CLASSES }, job.seed);
+  const net = logitsModel(built);
+  const x = tf.randomNormal([job.batch, ...INPUT], 0, 1, 'float32', job.seed) as tf.Tensor4D;
+  const y = tf.randomUniform([job.batch], 0, CLASSES, 'int32', job.seed) as tf.Tensor1D;
+  const optimizer = createOptimizer(config.train.optimizer, config.model.weightDecay);
+  const ctx = { net, optimizer, vars: trainableVariables(net), decay: decayedVariableNames(net) };
+  const drops = dropoutLayers(net);
 
-  // The training step: forward on the logits model in training mode, softmax cross-entropy,
-  // gradients of every trainable variable, SGD-momentum update. dataSync() waits for the loss like a real loop.
+  // The training loop's own step (src/train/loop.ts): per-batch dropout seeds, trainStep with the config's optimizer
+  // and weight decay, loss and correct count read back once.
+  let n = 0;
   const step = () => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(y, logits.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
-      opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
-      return value;
-    });
-    loss.dataSync();
-    loss.dispose();
+    seedDropout(drops, job.seed, 0, n++);
+    trainStep(ctx, x, y);
   };
   const infer = () => {
     const p = tf.tidy(() => built.model.predict(x) as tf.Tensor);
@@ -81,8 +78,8 @@ export async function measureJob(job: BenchJob): Promise<BenchResult> {
     };
   } finally {
     tf.dispose([x, y]);
-    opt.dispose();
-    logits.dispose();
+    optimizer.dispose();
+    net.dispose();
     built.model.dispose();
   }
 }

@@ -1,4 +1,4 @@
-// Orchestrates `npm run bench`: one child process per (batch, head, backend), the PyTorch peer beside each, a report.
+// Orchestrates `npm run bench`: one child process per (batch, head, backend), the PyTorch peers beside each, a report.
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 
 import { nativeAvailable } from '../backend/select.js';
 import { formatProfile } from './profile.js';
-import { formatTable, writeResults } from './report.js';
+import { peerOptimizer } from './config.js';
+import { formatEngines, formatTable, writeResults } from './report.js';
 import { runTorch } from './torch.js';
-import type { BenchHead, BenchJob, BenchResult, BenchRow } from './types.js';
+import type { BenchHead, BenchJob, BenchResult, BenchRow, PeerKind } from './types.js';
 
 export interface BenchOptions {
   /** Backends to measure; undefined = every fast one available (native, tensorflow). */
@@ -21,7 +22,8 @@ export interface BenchOptions {
   cpuSteps: number;
   threads: number;
   seed: number;
-  vsPytorch: boolean;
+  /** PyTorch peers to run beside each job (none: no comparison). */
+  peers: PeerKind[];
   python: string;
   torchScript: string;
   outDir: string;
@@ -85,18 +87,19 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
           steps: cpu ? o.cpuSteps : o.steps, warmup: cpu ? 0 : o.warmup, profile: o.profile && !cpu,
         };
         log(`measuring ${backend} ${head} batch ${batch} (${job.warmup} warm-up + ${job.steps} steps)...`);
-        const row: BenchRow = { job };
+        const row: BenchRow = { job, peers: [] };
         try {
           row.result = await runJob(job);
           if (row.result.profile) log(formatProfile(row.result.profile));
         } catch (e) {
           row.error = e instanceof Error ? e.message : String(e);
         }
-        if (o.vsPytorch) {
+        for (const kind of o.peers) {
+          const t = { python: o.python, script: o.torchScript, head, batch, steps: o.steps, warmup: o.warmup, threads: o.threads, ...peerOptimizer(head) };
           try {
-            row.torch = await runTorch({ python: o.python, script: o.torchScript, head, batch, steps: o.steps, warmup: o.warmup, threads: o.threads });
+            row.peers.push({ kind, result: await runTorch(t, kind) });
           } catch (e) {
-            row.torchError = e instanceof Error ? e.message : String(e);
+            row.peers.push({ kind, error: e instanceof Error ? e.message : String(e) });
           }
         }
         rows.push(row);
@@ -105,6 +108,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
   }
   log('');
   log(formatTable(rows));
+  log(formatEngines(rows));
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const files = writeResults(o.outDir, stamp, rows, {
     date: new Date().toISOString(),

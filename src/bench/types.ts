@@ -39,11 +39,12 @@ export interface StepProfile {
 
 export interface BenchResult {
   job: BenchJob;
-  /** Backend actually used and its detail line (e.g. "oneDNN 2.6.3, 2 threads"). */
+  /** Backend actually used and its detail line (e.g. "oneDNN 2.6.3, 2 threads, avx512_core_bf16"). */
   backend: string;
   detail: string;
   params: number;
-  /** Training images per second: forward, backward and SGD-momentum update; batch / median step time. */
+  /** Training images per second of the step `npm run train` runs (src/train/step.ts: forward, backward, the config's
+   * optimizer with weight decay, loss and accuracy read back); batch / median step time. */
   trainImagesPerS: number;
   inferImagesPerS: number;
   /** Images per CPU-second of this process (all threads): unlike wall time, hardly moved by other load. */
@@ -51,26 +52,45 @@ export interface BenchResult {
   inferImagesPerCpuS: number;
   trainStepMs: { median: number; min: number; max: number };
   inferMs: { median: number; min: number; max: number };
-  /** Peak resident set of the measuring process, MiB. */
+  /** Peak resident set of the measuring process (a fresh Node process per job), MiB. */
   peakRssMiB: number;
   profile?: StepProfile;
 }
 
+/** How the PyTorch peer runs: tuned as its CPU guide says (allocator preloaded), as installed, or tuned in bf16 autocast. */
+export const PEER_KINDS = ['tuned', 'plain', 'tuned-bf16'] as const;
+export type PeerKind = (typeof PEER_KINDS)[number];
+
+/** The JSON line of bench/pytorch/nin.py, with the kind of run added. */
 export interface TorchResult {
+  kind: PeerKind;
   engine: string;
   head: string;
   batch: number;
   threads: number;
   params: number;
+  precision: 'fp32' | 'bf16';
+  channels_last: boolean;
+  /** 'tcmalloc', 'jemalloc' or 'glibc malloc'. */
+  allocator: string;
+  /** oneDNN's ISA line, e.g. "Intel AVX-512 with Intel DL Boost and bfloat16 support" ('' if it printed none). */
+  isa: string;
   train_images_per_s: number;
   infer_images_per_s: number;
+  peak_rss_mib: number;
 }
 
-/** A row of the report: our result, or why the job failed, and the peer measured beside it. */
+/** One peer run beside a job: its result or why there is none. */
+export interface PeerRow {
+  kind: PeerKind;
+  result?: TorchResult;
+  error?: string;
+}
+
+/** A row of the report: our result, or why the job failed, and the peers measured beside it. */
 export interface BenchRow {
   job: BenchJob;
   result?: BenchResult;
   error?: string;
-  torch?: TorchResult;
-  torchError?: string;
+  peers: PeerRow[];
 }

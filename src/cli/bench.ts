@@ -20,9 +20,10 @@ const argv = await yargs(hideBin(process.argv))
   .option('cpu-steps', { type: 'number', default: 1, describe: 'timed steps on the cpu backend (~30 min each at batch 64), no warm-up' })
   .option('threads', { type: 'number', default: 2, describe: 'threads for native and PyTorch (0 = one per core)' })
   .option('seed', { type: 'number', default: 1 })
-  .option('vs-pytorch', { type: 'boolean', default: false, describe: 'also run the PyTorch peer with the same head, batch and threads' })
+  .option('vs-pytorch', { type: 'boolean', default: false, describe: 'also run the PyTorch peer (same model, step, batch, threads): tuned (tcmalloc/jemalloc preloaded) and plain' })
+  .option('pytorch-bf16', { type: 'boolean', default: false, describe: 'with --vs-pytorch: also the tuned peer under torch.autocast bf16' })
   .option('python', { type: 'string', default: '/usr/bin/python3' })
-  .option('torch-script', { type: 'string', default: '../shared/bench/torch_nin_bench.py', describe: 'relative to the repository' })
+  .option('torch-script', { type: 'string', default: 'bench/pytorch/nin.py', describe: 'relative to the repository' })
   .option('profile', { type: 'boolean', default: false, describe: 'print a per-kernel profile of one training step per job' })
   .option('out', { type: 'string', default: 'experiments/bench', describe: 'folder for bench-<timestamp>.json and .csv (relative to the repository)' })
   .check((a) => {
@@ -44,7 +45,7 @@ await runBench(
     cpuSteps: argv['cpu-steps'],
     threads: argv.threads,
     seed: argv.seed,
-    vsPytorch: argv['vs-pytorch'],
+    peers: argv['vs-pytorch'] ? ['tuned', 'plain', ...(argv['pytorch-bf16'] ? ['tuned-bf16' as const] : [])] : [],
     python: argv.python,
     torchScript: resolve(repo, argv['torch-script']),
     outDir: resolve(repo, argv.out),

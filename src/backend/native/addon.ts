@@ -11,7 +11,8 @@ export type ActivationName = keyof typeof ACTIVATIONS;
 export interface NativeAddon {
   setThreads(threads: number): void;
   getThreads(): number;
-  info(): { onednn: string; threads: number; openmp: boolean };
+  /** isa: what oneDNN dispatches to, e.g. 'avx512_core_bf16' (absent from addons built before it was added). */
+  info(): { onednn: string; threads: number; openmp: boolean; isa?: string };
   /** shape: [n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight]. */
   convForward(shape: Int32Array, x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
     activation: number, alpha: number): void;
