@@ -1,17 +1,13 @@
-// Checksum-verified, atomic downloads (temp file + fsync + rename) and tar.gz extraction with node-tar.
+// Checksum-verified, atomic downloads (temp file + fsync + rename; proxy-aware, with progress) and tar.gz extraction.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { UserError } from '../errors.js';
-
-/** Seconds without any received byte before a download is abandoned. */
-const IDLE_TIMEOUT_MS = 30_000;
-const MAX_REDIRECTS = 5;
+import { downloadProgress } from './download-progress.js';
+import { httpGet } from './http.js';
 
 /** MD5 of a file, hex, read as a stream. */
 export async function md5File(file: string): Promise<string> {
@@ -25,30 +21,6 @@ function tempName(dest: string): string {
   return `${dest}.part-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-/** GETs a URL, following redirects; resolves with the 200 response. */
-function get(url: string, redirects = 0): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const lib = url.startsWith('https:') ? https : url.startsWith('http:') ? http : undefined;
-    if (!lib) return reject(new Error(`unsupported URL scheme in ${url}`));
-    const req = lib.get(url, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location) {
-        res.resume();
-        if (redirects >= MAX_REDIRECTS) return reject(new Error(`too many redirects from ${url}`));
-        resolve(get(new URL(res.headers.location, url).toString(), redirects + 1));
-        return;
-      }
-      if (status !== 200) {
-        res.resume();
-        return reject(new Error(`HTTP ${status} from ${url}`));
-      }
-      resolve(res);
-    });
-    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s from ${url}`)));
-    req.on('error', reject);
-  });
-}
-
 /**
  * Downloads `url` to `dest`: the bytes go to a temporary file, are hashed on the way, fsynced, checked against
  * `md5` (and Content-Length) and only then renamed to `dest`, so a partial or corrupt download never sits at `dest`.
@@ -60,28 +32,33 @@ export async function downloadFile(
   md5: string,
   hint: string,
   log: (line: string) => void = () => {},
+  /** Draw a live progress bar on stderr (default: when it is a terminal); otherwise a log line every 10%. */
+  live = process.stderr.isTTY === true,
 ): Promise<void> {
   const tmp = tempName(dest);
   log(`downloading ${url} -> ${dest}`);
   try {
-    const res = await get(url);
-    const expectedLength = Number(res.headers['content-length'] ?? NaN);
+    const res = await httpGet(url);
+    const expectedLength = res.length ?? NaN;
     const hash = createHash('md5');
     let received = 0;
+    const progress = downloadProgress(path.basename(dest), res.length, log, live);
     const tap = new Transform({
       transform(chunk: Buffer, _enc, done) {
         hash.update(chunk);
         received += chunk.length;
+        progress.update(received);
         done(null, chunk);
       },
     });
-    res.setTimeout(IDLE_TIMEOUT_MS, () => res.destroy(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)));
-    // 'aborted' covers a server that closes the connection mid-body on older Node versions.
-    res.on('aborted', () => res.destroy(new Error('connection closed before the end of the file')));
     // Create the file before streaming: a write stream opens lazily, so after an early failure its open could land
     // after the cleanup below and leave a stray partial file.
     const out = await fs.promises.open(tmp, 'wx');
-    await pipeline(res, tap, out.createWriteStream());
+    try {
+      await pipeline(res.body, tap, out.createWriteStream());
+    } finally {
+      progress.stop();
+    }
     if (Number.isFinite(expectedLength) && received !== expectedLength) {
       throw new Error(`received ${received} of ${expectedLength} bytes`);
     }
