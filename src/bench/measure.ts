@@ -5,6 +5,7 @@ import { selectBackend } from '../backend/select.js';
 import { buildModel, logitsModel } from '../models/registry.js';
 import { createOptimizer } from '../train/optimizer.js';
 import { decayedVariableNames, dropoutLayers, seedDropout, trainableVariables, trainStep } from '../train/step.js';
+import { median } from '../util/stats.js';
 import { benchConfig } from './config.js';
 import { profileStep } from './profile.js';
 import type { BenchJob, BenchResult } from './types.js';
@@ -13,10 +14,7 @@ const INPUT: [number, number, number] = [32, 32, 3];
 const CLASSES = 10;
 
 function stats(ms: number[]): { median: number; min: number; max: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return { median, min: s[0]!, max: s[s.length - 1]! };
+  return { median: median(ms), min: Math.min(...ms), max: Math.max(...ms) };
 }
 
 /** Wall and CPU milliseconds (all threads of this process) of one call. */
@@ -60,7 +58,7 @@ export async function measureJob(job: BenchJob): Promise<BenchResult> {
     for (let i = 0; i < job.warmup; i++) infer();
     const inferT = Array.from({ length: job.steps }, () => timeIt(infer));
     const train = stats(trainT.map((t) => t.wall)), inference = stats(inferT.map((t) => t.wall));
-    const trainCpu = stats(trainT.map((t) => t.cpu)).median, inferCpu = stats(inferT.map((t) => t.cpu)).median;
+    const trainCpu = median(trainT.map((t) => t.cpu)), inferCpu = median(inferT.map((t) => t.cpu));
     const profile = job.profile ? await profileStep(step) : undefined;
     return {
       job,

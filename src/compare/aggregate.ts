@@ -7,7 +7,7 @@ import { WORKER_ERROR_FILE } from './execute.js';
 import { pairStats, type PairStats } from './pairs.js';
 import type { Plan, RunSpec, Variant } from './plan.js';
 import { readMetrics, runState } from './run-state.js';
-import { mean, std } from './stats.js';
+import { mean, std } from '../util/stats.js';
 
 /** One row of runs.csv. Numbers are NaN when the run did not get that far. */
 export interface RunRecord {

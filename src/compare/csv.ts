@@ -3,7 +3,7 @@ import { createObjectCsvStringifier } from 'csv-writer';
 import writeFileAtomic from 'write-file-atomic';
 import type { Aggregate, RunRecord, VariantStats } from './aggregate.js';
 import { PAIRED_METRICS, type PairedMetric, type PairStats } from './pairs.js';
-import type { PairedResult } from './stats.js';
+import type { PairedResult } from '../util/stats.js';
 
 export const RUN_COLUMNS: ReadonlyArray<keyof RunRecord> = [
   'variant', 'body', 'head', 'seed', 'status', 'params_total', 'params_body', 'params_head', 'epochs', 'best_epoch',

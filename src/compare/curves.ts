@@ -1,7 +1,7 @@
 // Per-epoch curves across seeds: the mean and a +-1 standard deviation band of each metric, per variant (plot data).
 import type { EpochLogs } from '../train/callbacks/types.js';
 import type { CollectedRun } from './aggregate.js';
-import { mean, std } from './stats.js';
+import { mean, std } from '../util/stats.js';
 
 /** One point of a curve: `series` is e.g. train/val (learning curves) or the variant (gaps). */
 export interface CurvePoint {

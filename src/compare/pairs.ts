@@ -1,7 +1,7 @@
 // Head pairs: every two variants with the same body, compared unpaired (Welch, bootstrap) and paired by seed.
 import type { RunRecord } from './aggregate.js';
 import type { Variant } from './plan.js';
-import { bootstrapDiff, paired, welch, type PairedResult } from './stats.js';
+import { bootstrapDiff, paired, welch, type PairedResult } from '../util/stats.js';
 
 /** What pairs compare seed by seed: the name in PairStats.paired and the runs.csv column it is read from. */
 export const PAIRED_METRICS = {

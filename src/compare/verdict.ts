@@ -1,7 +1,7 @@
 // One plain sentence per head pair, written from the paired statistics: what the seeds separate and what they do not.
 import type { HeadName } from '../config/schema.js';
 import type { IncompleteRun, PairStats } from './pairs.js';
-import type { PairedResult } from './stats.js';
+import type { PairedResult } from '../util/stats.js';
 
 /** How a person calls each head (compile-checked: a new head needs a name here). */
 const HEAD_LABELS: Record<HeadName, string> = { gap: 'GAP', 'gap-dense': 'GAP + dense', fc: 'FC', 'fc-dropout': 'FC + dropout' };

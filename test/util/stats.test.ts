@@ -1,10 +1,10 @@
 // Statistics over seeds against hand-computed values (and SciPy's ttest_ind(equal_var=False) / ttest_rel for the p-values).
 import { expect } from 'chai';
-import { bootstrapDiff, mean, paired, quantileSorted, signFlipP, std, welch } from '../../src/compare/stats.js';
+import { bootstrapDiff, mean, median, paired, quantileSorted, signFlipP, std, welch } from '../../src/util/stats.js';
 
 const close = (a: number, b: number, tol = 1e-12) => expect(Math.abs(a - b), `${a} vs ${b}`).to.be.below(tol);
 
-describe('compare statistics', () => {
+describe('statistics', () => {
   it('mean and sample standard deviation ignore missing values', () => {
     close(mean([0.2, 0.22, 0.24]), 0.22);
     close(std([0.2, 0.22, 0.24]), 0.02); // sqrt(((-0.02)^2 + 0 + 0.02^2) / 2)
@@ -12,6 +12,17 @@ describe('compare statistics', () => {
     close(mean([1, NaN, 3]), 2);
     expect(std([0.3])).to.be.NaN;
     expect(mean([])).to.be.NaN;
+  });
+
+  it('median: middle value, or mean of the two middle ones; missing values ignored', () => {
+    expect(median([5, 1, 3])).to.equal(3);
+    expect(median([4, 1, 3, 10])).to.equal(3.5);
+    expect(median([2, NaN])).to.equal(2);
+    expect(median([])).to.be.NaN;
+  });
+
+  it('std has no cancellation for large, close values', () => {
+    close(std([1e9 + 1, 1e9 + 2, 1e9 + 3]), 1, 1e-9);
   });
 
   it('Welch interval with equal spreads: df = 2(n-1) = 4 and the t-table quantile', () => {

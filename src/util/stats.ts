@@ -1,20 +1,29 @@
-// Statistics over seeds: mean, sample standard deviation, 95% intervals for a difference of means (Welch t, bootstrap),
-// and the paired view (same seed on both sides): paired t interval and an exact sign-flip permutation test.
+// The project's statistics: mean, sample standard deviation, median; 95% intervals for a difference of means (Welch
+// t, bootstrap) and the paired view (same seed on both sides): paired t interval, exact sign-flip permutation test.
 import tCdf from '@stdlib/stats-base-dists-t-cdf';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
-import { mean as ssMean, sampleStandardDeviation } from 'simple-statistics';
-import { Rng } from '../util/rng.js';
+import { Rng } from './rng.js';
 
 /** Mean of the finite values; NaN when there are none. */
 export function mean(xs: readonly number[]): number {
   const f = xs.filter(Number.isFinite);
-  return f.length ? ssMean(f) : NaN;
+  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : NaN;
 }
 
 /** Sample standard deviation (n - 1 in the denominator) of the finite values; NaN below two values. */
 export function std(xs: readonly number[]): number {
   const f = xs.filter(Number.isFinite);
-  return f.length >= 2 ? sampleStandardDeviation(f) : NaN;
+  if (f.length < 2) return NaN;
+  const m = mean(f); // two passes: no cancellation when the values are large and close together
+  return Math.sqrt(f.reduce((a, x) => a + (x - m) ** 2, 0) / (f.length - 1));
+}
+
+/** Median of the finite values (mean of the two middle ones for an even count); NaN when there are none. */
+export function median(xs: readonly number[]): number {
+  const f = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!f.length) return NaN;
+  const mid = f.length >> 1;
+  return f.length % 2 ? f[mid]! : (f[mid - 1]! + f[mid]!) / 2;
 }
 
 export interface Interval {
