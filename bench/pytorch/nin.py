@@ -7,6 +7,7 @@ SGD with momentum and weight decay on conv/dense kernels only (biases undecayed)
 one read-back per step of the loss and the number of correct predictions, as our loop does. Random CIFAR-shaped data.
 
     /usr/bin/python3 bench/pytorch/nin.py --head gap --batch 64 --steps 20 --threads 2 [--bf16] [--channels-last]
+    [--device cuda]   (on an NVIDIA GPU: the peer of the webgpu backend, which scripts/gpu-check.sh measures)
 
 Prints one JSON line (the last line of stdout): images/s of training steps and of inference passes (median over the
 timed steps, after warm-up), peak RSS, the oneDNN ISA PyTorch dispatched to, and the allocator it ran with.
@@ -105,6 +106,7 @@ def main():
     p.add_argument("--bf16", action="store_true", help="torch.autocast('cpu', dtype=torch.bfloat16)")
     p.add_argument("--channels-last", action="store_true", help="NHWC memory format (PyTorch's CPU tuning guide)")
     p.add_argument("--params-only", action="store_true", help="print the parameter count and exit (tests compare it with ours)")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cuda (bf16 autocast then runs on it too)")
     a = p.parse_args()
     if a.params_only:
         print(json.dumps({"head": a.head, "params": sum(t.numel() for t in nin(a.head).parameters())}))
@@ -112,7 +114,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     fmt = torch.channels_last if a.channels_last else torch.contiguous_format
-    model = nin(a.head).to(memory_format=fmt)
+    model = nin(a.head).to(device=a.device, memory_format=fmt)
     params = sum(t.numel() for t in model.parameters())
     # Weight decay on conv/dense kernels only, as src/models/weights.ts decides for our models.
     kernels = [t for n, t in model.named_parameters() if n.endswith("weight")]
@@ -120,13 +122,15 @@ def main():
     opt = torch.optim.SGD([{"params": kernels, "weight_decay": a.weight_decay}, {"params": biases, "weight_decay": 0.0}],
                           lr=a.lr, momentum=a.momentum)
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(a.batch, 3, 32, 32).to(memory_format=fmt)
-    y = torch.randint(0, 10, (a.batch,))
-    isa = onednn_isa(model.eval(), x)
+    x = torch.randn(a.batch, 3, 32, 32).to(device=a.device, memory_format=fmt)
+    y = torch.randint(0, 10, (a.batch,)).to(a.device)
+    # oneDNN serves the CPU only; the per-step read-backs below also wait for a GPU, so the timings are complete.
+    isa = onednn_isa(model.eval(), x) if a.device == "cpu" else ""
+    autocast = torch.device(a.device).type
 
     def step():
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+        with torch.autocast(autocast, dtype=torch.bfloat16, enabled=a.bf16):
             logits = model(x)
             loss = loss_fn(logits.float(), y)
         loss.backward()
@@ -136,7 +140,7 @@ def main():
         torch.stack([loss.detach(), correct.float()]).tolist()
 
     def infer():
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+        with torch.no_grad(), torch.autocast(autocast, dtype=torch.bfloat16, enabled=a.bf16):
             model(x).float().sum().item()
 
     model.train()
@@ -144,7 +148,7 @@ def main():
     model.eval()
     infer_times = timed(infer, a.warmup, a.steps)
     print(json.dumps({
-        "engine": f"pytorch {torch.__version__}", "head": a.head, "batch": a.batch, "threads": a.threads,
+        "engine": f"pytorch {torch.__version__}", "device": a.device, "head": a.head, "batch": a.batch, "threads": a.threads,
         "params": params, "precision": "bf16" if a.bf16 else "fp32", "channels_last": a.channels_last,
         "allocator": allocator(), "isa": isa,
         "train_images_per_s": round(a.batch / statistics.median(times), 1),

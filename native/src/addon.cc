@@ -107,6 +107,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
   o.Set("threads", maxThreads());
   o.Set("isa", effectiveIsa());
+  // Built without LAPACK (no lapacke.h): no symmetricEigen export, and ZCA is fitted in JavaScript.
+  const std::string lapack = lapackLibrary();
+  if (!lapack.empty()) o.Set("lapack", lapack);
 #ifdef _OPENMP
   o.Set("openmp", true);
 #else
@@ -126,6 +129,8 @@ Napi::Object initAll(Napi::Env env, Napi::Object exports) {
   initPool(env, exports);
   initMatmul(env, exports);
   initBatchnorm(env, exports);
+  initPrecision(env, exports);
+  initLinalg(env, exports);
   return exports;
 }
 

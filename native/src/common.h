@@ -94,6 +94,10 @@ void initEltwise(Napi::Env env, Napi::Object exports);
 void initPool(Napi::Env env, Napi::Object exports);
 void initMatmul(Napi::Env env, Napi::Object exports);
 void initBatchnorm(Napi::Env env, Napi::Object exports);
+void initPrecision(Napi::Env env, Napi::Object exports);
+void initLinalg(Napi::Env env, Napi::Object exports);
+/** The LAPACK library file the addon calls (empty when built without LAPACK). */
+std::string lapackLibrary();
 /** Drops cached oneDNN primitives (they are tied to the thread count they were made for). */
 void clearConvCache();
 

@@ -1,6 +1,7 @@
 // 2-D convolutions on oneDNN over tfjs's own buffers (NHWC activations, HWIO filters): forward with optional
 // bias + activation, backward-data and backward-weights. Primitives are cached per shape; each layer runs either
-// on the plain layouts directly or through oneDNN's blocked layouts with reorders, whichever measured faster.
+// on the plain layouts directly or through oneDNN's blocked layouts with reorders, whichever measured faster, and in
+// bf16 mode also with bf16 operands (fp32 accumulation, fp32 results) where that measured faster.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "bf16.h"
 #include "common.h"
 
 namespace gaplab {
@@ -41,8 +43,33 @@ enum class Kind { Fwd = 0, BwdData = 1, BwdWeights = 2 };
 /** Plain: oneDNN on the NHWC/HWIO buffers as they are. Blocked: oneDNN's preferred layouts, with reorders.
  *  Split: plain layouts, the batch split across threads, one single-threaded primitive per thread (one
  *  parallel region per call instead of one per image, as the gemm-based plain kernels do). */
-enum class Layout { Plain = 0, Blocked = 1, Auto = 2, Split = 3 };
+enum class Layout { Plain = 0, Blocked = 1, Auto = 2, Split = 3, PlainBf16 = 4, BlockedBf16 = 5, SplitBf16 = 6 };
 Layout gLayout = Layout::Auto;
+
+/** The *Bf16 layouts read their inputs (src and weights; diff_dst in the backward passes) as bf16, rounded from
+ *  tfjs's fp32 buffers by the reorders, accumulate in fp32 and write fp32 (dst, diff_src, diff_weights, bias). */
+bool isBf16(Layout l) { return l == Layout::PlainBf16 || l == Layout::BlockedBf16 || l == Layout::SplitBf16; }
+
+/** The fp32 layout a bf16 one is built on. */
+Layout baseOf(Layout l) {
+  switch (l) {
+    case Layout::PlainBf16: return Layout::Plain;
+    case Layout::BlockedBf16: return Layout::Blocked;
+    case Layout::SplitBf16: return Layout::Split;
+    default: return l;
+  }
+}
+
+/** In bf16 mode a fixed layout (GAPLAB_CONV_LAYOUT) runs in bf16; in fp32 mode every layout is fp32. */
+Layout withPrecision(Layout l, bool bf16) {
+  if (!bf16) return baseOf(l);
+  switch (l) {
+    case Layout::Plain: return Layout::PlainBf16;
+    case Layout::Blocked: return Layout::BlockedBf16;
+    case Layout::Split: return Layout::SplitBf16;
+    default: return l;
+  }
+}
 
 /** Fused activations of FusedConv2D (tfjs names): linear, relu, relu6, elu, sigmoid, leakyrelu. */
 enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeaky = 5 };
@@ -152,11 +179,30 @@ Descs userDescs(const ConvShape& s) {
                memory::desc({s.n, s.oc, s.oh, s.ow}, dt::f32, tag::nhwc)};
 }
 
-Descs primDescs(const ConvShape& s, Layout layout) {
-  if (layout == Layout::Plain) return userDescs(s);
-  return Descs{memory::desc({s.n, s.ic, s.ih, s.iw}, dt::f32, tag::any),
-               memory::desc({s.oc, s.ic, s.kh, s.kw}, dt::f32, tag::any), memory::desc({s.oc}, dt::f32, tag::x),
-               memory::desc({s.n, s.oc, s.oh, s.ow}, dt::f32, tag::any)};
+/** Operand types of one kind of pass: bf16 for what it reads, fp32 for what it writes (see isBf16). */
+struct Types {
+  dt src, wei, dst;
+};
+
+Types typesOf(Kind kind, bool bf16) {
+  if (!bf16) return {dt::f32, dt::f32, dt::f32};
+  switch (kind) {
+    case Kind::Fwd: return {dt::bf16, dt::bf16, dt::f32};
+    case Kind::BwdData: return {dt::f32, dt::bf16, dt::bf16};
+    default: return {dt::bf16, dt::f32, dt::bf16};
+  }
+}
+
+/** Plain layouts: NHWC/HWIO as tfjs keeps them; blocked: tag::any, oneDNN picks. */
+Descs primDescs(const ConvShape& s, Layout layout, Types t) {
+  const bool plain = baseOf(layout) != Layout::Blocked;
+  const tag act = plain ? tag::nhwc : tag::any, filt = plain ? tag::hwio : tag::any;
+  return Descs{memory::desc({s.n, s.ic, s.ih, s.iw}, t.src, act), memory::desc({s.oc, s.ic, s.kh, s.kw}, t.wei, filt),
+               memory::desc({s.oc}, dt::f32, tag::x), memory::desc({s.n, s.oc, s.oh, s.ow}, t.dst, act)};
+}
+
+Descs primDescs(const ConvShape& s, Layout layout, Kind kind) {
+  return primDescs(s, layout, typesOf(kind, isBf16(layout)));
 }
 
 dnnl::convolution_forward::desc fwdDesc(const ConvShape& s, const Descs& d, bool bias) {
@@ -165,6 +211,12 @@ dnnl::convolution_forward::desc fwdDesc(const ConvShape& s, const Descs& d, bool
   const auto alg = dnnl::algorithm::convolution_direct;
   if (bias) return dnnl::convolution_forward::desc(pk, alg, d.src, d.wei, d.bias, d.dst, strides, dil, padL, padR);
   return dnnl::convolution_forward::desc(pk, alg, d.src, d.wei, d.dst, strides, dil, padL, padR);
+}
+
+/** The forward descriptor the backward passes take as a hint: a forward pass of the same precision. */
+dnnl::convolution_forward::desc hintDesc(const ConvShape& s, Layout layout) {
+  const dt in = isBf16(layout) ? dt::bf16 : dt::f32;
+  return fwdDesc(s, primDescs(s, layout, Types{in, in, in}), false);
 }
 
 dnnl::primitive_attr activationAttr(int act, float alpha) {
@@ -188,7 +240,7 @@ dnnl::primitive_attr activationAttr(int act, float alpha) {
 std::shared_ptr<Plan> buildPlan(Kind kind, Layout layout, const ConvShape& s, bool bias, int act, float alpha) {
   auto& eng = cpuEngine();
   const Descs u = userDescs(s);
-  const Descs d = primDescs(s, layout);
+  const Descs d = primDescs(s, layout, kind);
   auto plan = std::make_shared<WholePlan>();
   if (kind == Kind::Fwd) {
     dnnl::convolution_forward::primitive_desc pd(fwdDesc(s, d, bias), activationAttr(act, alpha), eng);
@@ -201,7 +253,7 @@ std::shared_ptr<Plan> buildPlan(Kind kind, Layout layout, const ConvShape& s, bo
   }
   const memory::dims strides{s.sh, s.sw}, dil{s.dh - 1, s.dw - 1}, padL{s.pt, s.pl}, padR{s.pb, s.pr};
   const auto alg = dnnl::algorithm::convolution_direct;
-  dnnl::convolution_forward::primitive_desc hint(fwdDesc(s, d, false), eng);
+  dnnl::convolution_forward::primitive_desc hint(hintDesc(s, layout), eng);
   if (kind == Kind::BwdData) {
     dnnl::convolution_backward_data::desc bd(alg, d.src, d.wei, d.dst, strides, dil, padL, padR);
     dnnl::convolution_backward_data::primitive_desc pd(bd, eng, hint);
@@ -220,8 +272,12 @@ std::shared_ptr<Plan> buildPlan(Kind kind, Layout layout, const ConvShape& s, bo
   return plan;
 }
 
+/** Arena slots of the split plans' bf16 copies (the whole plans use slots 0-3). */
+constexpr size_t kSplitArenaSlot = 8;
+
 /** The batch split over T threads, each running a single-threaded primitive on its images with its own
- *  scratchpad; weight gradients are summed over the threads' partial results (in a fixed order). */
+ *  scratchpad; weight gradients are summed over the threads' partial results (in a fixed order). In bf16, each
+ *  thread first rounds its own images' inputs to bf16 (the filter is rounded once, before the threads start). */
 struct SplitPlan : Plan {
   struct Part {
     dnnl::primitive prim;
@@ -229,14 +285,32 @@ struct SplitPlan : Plan {
   };
   Kind kind = Kind::Fwd;
   bool bias = false;
+  bool bf16 = false;
   int64_t xImg = 0, yImg = 0, wLen = 0;
-  std::vector<int64_t> begin;
+  std::vector<int64_t> begin, count;  // each thread's first image and image count
   std::vector<Part> parts;
   std::vector<std::vector<char>> scratch;
   std::vector<std::vector<float>> partial;  // BwdWeights: threads 1..T-1
 
+  bool reorders() const override { return bf16; }
+
   void run(const std::vector<float*>& ptrs) override {
     const int threads = static_cast<int>(parts.size());
+    // bf16 copies: the filter (Fwd, BwdData), then per thread its images of x (Fwd, BwdWeights) and of dy (BwdData,
+    // BwdWeights). Taken from the arena here, before the threads start (it is not thread-safe).
+    uint16_t* w16 = nullptr;
+    std::vector<uint16_t*> x16(threads, nullptr), dy16(threads, nullptr);
+    if (bf16) {
+      size_t slot = kSplitArenaSlot;
+      if (kind != Kind::BwdWeights) {
+        w16 = static_cast<uint16_t*>(gArena.get(slot++, wLen * sizeof(uint16_t)));
+        toBf16Parallel(ptrs[1], w16, wLen);
+      }
+      for (int t = 0; t < threads; t++) {
+        if (kind != Kind::BwdData) x16[t] = static_cast<uint16_t*>(gArena.get(slot++, count[t] * xImg * sizeof(uint16_t)));
+        if (kind != Kind::Fwd) dy16[t] = static_cast<uint16_t*>(gArena.get(slot++, count[t] * yImg * sizeof(uint16_t)));
+      }
+    }
     bool failed = false;
     std::string error;
 #pragma omp parallel num_threads(threads)
@@ -254,18 +328,26 @@ struct SplitPlan : Plan {
         const auto raw = reinterpret_cast<uintptr_t>(scratch[t].data());
         void* pad = reinterpret_cast<void*>((raw + 63) & ~static_cast<uintptr_t>(63));
         std::unordered_map<int, memory> args{{DNNL_ARG_SCRATCHPAD, memory(p.scratch, eng, pad)}};
+        // This thread's images of an input: the fp32 buffer itself, or its bf16 copy.
+        auto in = [&](const float* all, int64_t img, uint16_t* copy) -> void* {
+          const float* mine = all + begin[t] * img;
+          if (!bf16) return const_cast<float*>(mine);
+          toBf16(mine, copy, count[t] * img);
+          return copy;
+        };
+        void* w = bf16 ? static_cast<void*>(w16) : static_cast<void*>(ptrs[1]);
         if (kind == Kind::Fwd) {
-          args[DNNL_ARG_SRC] = memory(p.src, eng, ptrs[0] + begin[t] * xImg);
-          args[DNNL_ARG_WEIGHTS] = memory(p.wei, eng, ptrs[1]);
+          args[DNNL_ARG_SRC] = memory(p.src, eng, in(ptrs[0], xImg, x16[t]));
+          args[DNNL_ARG_WEIGHTS] = memory(p.wei, eng, w);
           if (bias) args[DNNL_ARG_BIAS] = memory(p.bias, eng, ptrs[2]);
           args[DNNL_ARG_DST] = memory(p.dst, eng, ptrs[bias ? 3 : 2] + begin[t] * yImg);
         } else if (kind == Kind::BwdData) {
-          args[DNNL_ARG_DIFF_DST] = memory(p.dst, eng, ptrs[0] + begin[t] * yImg);
-          args[DNNL_ARG_WEIGHTS] = memory(p.wei, eng, ptrs[1]);
+          args[DNNL_ARG_DIFF_DST] = memory(p.dst, eng, in(ptrs[0], yImg, dy16[t]));
+          args[DNNL_ARG_WEIGHTS] = memory(p.wei, eng, w);
           args[DNNL_ARG_DIFF_SRC] = memory(p.src, eng, ptrs[2] + begin[t] * xImg);
         } else {
-          args[DNNL_ARG_SRC] = memory(p.src, eng, ptrs[0] + begin[t] * xImg);
-          args[DNNL_ARG_DIFF_DST] = memory(p.dst, eng, ptrs[1] + begin[t] * yImg);
+          args[DNNL_ARG_SRC] = memory(p.src, eng, in(ptrs[0], xImg, x16[t]));
+          args[DNNL_ARG_DIFF_DST] = memory(p.dst, eng, in(ptrs[1], yImg, dy16[t]));
           args[DNNL_ARG_DIFF_WEIGHTS] = memory(p.wei, eng, t == 0 ? ptrs[2] : partial[t].data());
         }
         p.prim.execute(strm, args);
@@ -290,14 +372,15 @@ struct SplitPlan : Plan {
   }
 };
 
-/** nullptr when the batch is smaller than the thread count (nothing to split). */
-std::shared_ptr<Plan> buildSplitPlan(Kind kind, const ConvShape& s, bool bias, int act, float alpha) {
+/** Split or SplitBf16; nullptr when the batch is smaller than the thread count (nothing to split). */
+std::shared_ptr<Plan> buildSplitPlan(Kind kind, Layout layout, const ConvShape& s, bool bias, int act, float alpha) {
   const int threads = maxThreads();
   if (threads < 2 || s.n < threads) return nullptr;
   auto& eng = cpuEngine();
   auto plan = std::make_shared<SplitPlan>();
   plan->kind = kind;
   plan->bias = bias;
+  plan->bf16 = isBf16(layout);
   plan->xImg = s.ih * s.iw * s.ic;
   plan->yImg = s.oh * s.ow * s.oc;
   plan->wLen = s.kh * s.kw * s.ic * s.oc;
@@ -310,11 +393,12 @@ std::shared_ptr<Plan> buildSplitPlan(Kind kind, const ConvShape& s, bool bias, i
     for (int t = 0; t < threads; t++) {
       const int64_t b = s.n * t / threads, e = s.n * (t + 1) / threads;
       plan->begin.push_back(b);
+      plan->count.push_back(e - b);
       auto it = byCount.find(e - b);
       if (it == byCount.end()) {
         ConvShape sub = s;
         sub.n = e - b;
-        const Descs d = userDescs(sub);
+        const Descs d = primDescs(sub, layout, kind);
         dnnl::primitive_attr attr = kind == Kind::Fwd ? activationAttr(act, alpha) : dnnl::primitive_attr();
         attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
         SplitPlan::Part part{{}, d.src, d.wei, d.bias, d.dst, {}};
@@ -325,7 +409,7 @@ std::shared_ptr<Plan> buildSplitPlan(Kind kind, const ConvShape& s, bool bias, i
           part.prim = dnnl::convolution_forward(pd);
           part.scratch = pd.scratchpad_desc();
         } else {
-          dnnl::convolution_forward::primitive_desc hint(fwdDesc(sub, d, false), eng);
+          dnnl::convolution_forward::primitive_desc hint(hintDesc(sub, layout), eng);
           if (kind == Kind::BwdData) {
             dnnl::convolution_backward_data::desc bd(alg, d.src, d.wei, d.dst, strides, dil, padL, padR);
             dnnl::convolution_backward_data::primitive_desc pd(bd, attr, eng, hint);
@@ -375,12 +459,13 @@ constexpr size_t kMaxPlans = 256;
 std::unordered_map<std::string, std::shared_ptr<Plan>> gPlans;
 std::mutex gMutex;
 
-std::string planKey(Kind kind, const ConvShape& s, bool bias, int act, float alpha) {
+/** bf16 mode's keys end in ":bf16" (fp32 keys are unchanged, so earlier choice files stay valid). */
+std::string planKey(Kind kind, const ConvShape& s, bool bias, int act, float alpha, bool bf16) {
   std::string k = std::to_string(static_cast<int>(kind)) + ":" + std::to_string(static_cast<int>(gLayout)) + ":" +
                   std::to_string(bias) + ":" + std::to_string(act) + ":" + std::to_string(alpha);
   const int64_t* f = &s.n;
   for (size_t i = 0; i < kConvParams; i++) k += "," + std::to_string(f[i]);
-  return k;
+  return bf16 ? k + ":bf16" : k;
 }
 
 /** Layout chosen per plan key in Auto mode: recorded when timing picks it, or set beforehand by setConvChoices so
@@ -390,7 +475,9 @@ constexpr size_t kMaxChoices = 16384;  // keep equal to MAX_CHOICES in src/backe
 
 /** The layouts' names in JavaScript (GAPLAB_CONV_LAYOUT, choice files), one table for both directions. */
 constexpr std::pair<Layout, const char*> kLayoutNames[] = {
-    {Layout::Plain, "plain"}, {Layout::Blocked, "blocked"}, {Layout::Split, "split"}, {Layout::Auto, "auto"}};
+    {Layout::Plain, "plain"},           {Layout::Blocked, "blocked"},           {Layout::Split, "split"},
+    {Layout::PlainBf16, "plain-bf16"}, {Layout::BlockedBf16, "blocked-bf16"}, {Layout::SplitBf16, "split-bf16"},
+    {Layout::Auto, "auto"}};
 
 const char* layoutName(Layout l) {
   for (const auto& [layout, name] : kLayoutNames)
@@ -408,11 +495,11 @@ bool parseLayout(const std::string& name, Layout& out) {
   return false;
 }
 
-/** The plan of a fixed layout; Split falls back to Plain where the shape cannot be split. */
+/** The plan of a fixed layout; Split falls back to Plain (of its precision) where the shape cannot be split. */
 std::shared_ptr<Plan> fixedPlan(Layout l, Kind kind, const ConvShape& s, bool bias, int act, float alpha) {
-  if (l == Layout::Split) {
-    if (auto split = buildSplitPlan(kind, s, bias, act, alpha)) return split;
-    l = Layout::Plain;
+  if (baseOf(l) == Layout::Split) {
+    if (auto split = buildSplitPlan(kind, l, s, bias, act, alpha)) return split;
+    l = isBf16(l) ? Layout::PlainBf16 : Layout::Plain;
   }
   return buildPlan(kind, l, s, bias, act, alpha);
 }
@@ -420,7 +507,8 @@ std::shared_ptr<Plan> fixedPlan(Layout l, Kind kind, const ConvShape& s, bool bi
 /** Times the candidate layouts on the call's own buffers and returns the fastest (by CPU time). Every candidate
  *  writes the same outputs, so the measuring runs are real work; the caller runs the winner once more so the
  *  outputs are exactly the winner's, as a rerun with the choice pinned computes them. */
-Layout timeLayouts(Kind kind, const ConvShape& s, bool bias, int act, float alpha, const std::vector<float*>& ptrs) {
+Layout timeLayouts(Kind kind, const ConvShape& s, bool bias, int act, float alpha, const std::vector<float*>& ptrs,
+                   bool bf16) {
   std::vector<std::shared_ptr<Plan>> candidates{buildPlan(kind, Layout::Blocked, s, bias, act, alpha)};
   std::vector<Layout> layouts{Layout::Blocked};
   // Without reorders the blocked plan is the plain one.
@@ -428,9 +516,22 @@ Layout timeLayouts(Kind kind, const ConvShape& s, bool bias, int act, float alph
     candidates.push_back(buildPlan(kind, Layout::Plain, s, bias, act, alpha));
     layouts.push_back(Layout::Plain);
   }
-  if (auto split = buildSplitPlan(kind, s, bias, act, alpha)) {
+  if (auto split = buildSplitPlan(kind, Layout::Split, s, bias, act, alpha)) {
     candidates.push_back(split);
     layouts.push_back(Layout::Split);
+  }
+  // bf16 mode: the bf16 variants compete with fp32 ones, so a layer where rounding and converting cost more than the
+  // faster arithmetic gains (tiny or 3-channel convolutions) stays fp32. A variant oneDNN lacks is left out.
+  if (bf16) {
+    for (Layout l : {Layout::BlockedBf16, Layout::PlainBf16, Layout::SplitBf16}) {
+      try {
+        auto p = l == Layout::SplitBf16 ? buildSplitPlan(kind, l, s, bias, act, alpha) : buildPlan(kind, l, s, bias, act, alpha);
+        if (!p) continue;
+        candidates.push_back(p);
+        layouts.push_back(l);
+      } catch (const dnnl::error&) {
+      }
+    }
   }
   if (candidates.size() == 1) return layouts[0];
   // First runs pay for JIT and first-touch page faults; then the best of two runs each.
@@ -446,24 +547,33 @@ Layout timeLayouts(Kind kind, const ConvShape& s, bool bias, int act, float alph
  *  layout beyond float rounding (every layout passes the tests' 1e-5 bound). */
 void runConv(Kind kind, const ConvShape& s, bool bias, int act, float alpha, const std::vector<float*>& ptrs) {
   std::lock_guard<std::mutex> lock(gMutex);
-  const std::string key = planKey(kind, s, bias, act, alpha);
+  const bool bf16 = bf16Mode();
+  const std::string key = planKey(kind, s, bias, act, alpha, bf16);
   auto it = gPlans.find(key);
   if (it != gPlans.end()) {
     it->second->run(ptrs);
     return;
   }
   if (gPlans.size() >= kMaxPlans) gPlans.clear();
-  Layout layout = gLayout;
+  Layout layout = withPrecision(gLayout, bf16);
   if (layout == Layout::Auto) {
     auto c = gChoices.find(key);
-    if (c != gChoices.end()) {
+    // A bf16 choice never applies in fp32 mode (only an edited choice file could give an fp32 key one).
+    if (c != gChoices.end() && (bf16 || !isBf16(c->second))) {
       layout = c->second;
     } else {
-      layout = timeLayouts(kind, s, bias, act, alpha, ptrs);
-      if (gChoices.size() < kMaxChoices) gChoices.emplace(key, layout);
+      layout = timeLayouts(kind, s, bias, act, alpha, ptrs, bf16);
+      if (gChoices.size() < kMaxChoices || c != gChoices.end()) gChoices.insert_or_assign(key, layout);
     }
   }
-  auto chosen = fixedPlan(layout, kind, s, bias, act, alpha);
+  std::shared_ptr<Plan> chosen;
+  try {
+    chosen = fixedPlan(layout, kind, s, bias, act, alpha);
+  } catch (const dnnl::error&) {
+    // A fixed bf16 layout (or a bf16 choice) that oneDNN lacks for this shape: the same layout in fp32.
+    if (!isBf16(layout)) throw;
+    chosen = fixedPlan(baseOf(layout), kind, s, bias, act, alpha);
+  }
   chosen->run(ptrs);
   gPlans.emplace(key, chosen);
 }
@@ -511,7 +621,9 @@ Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info) {
 Napi::Value SetConvLayout(const Napi::CallbackInfo& info) {
   require(info.Length() > 0 && info[0].IsString(), "layout must be a string");
   Layout l;
-  if (!parseLayout(info[0].As<Napi::String>().Utf8Value(), l)) throw ArgError("layout must be plain, blocked, split or auto");
+  // The precision mode (setPrecision) decides whether a fixed layout runs in bf16.
+  if (!parseLayout(info[0].As<Napi::String>().Utf8Value(), l) || isBf16(l))
+    throw ArgError("layout must be plain, blocked, split or auto");
   std::lock_guard<std::mutex> lock(gMutex);
   gLayout = l;
   return info.Env().Undefined();
@@ -532,8 +644,9 @@ Napi::Value ConvChoices(const Napi::CallbackInfo& info) {
   return out;
 }
 
-/** Replaces the recorded choices by [[key, "plain"|"blocked"|"split"], ...] and drops the cached plans, so the next
- *  convolution of every listed shape runs with the given layout (no timing). Validates everything first. */
+/** Replaces the recorded choices by [[key, "plain"|"blocked"|"split" (or "<that>-bf16")], ...] and drops the cached
+ *  plans, so the next convolution of every listed shape runs with the given layout (no timing). Validates everything
+ *  first. */
 Napi::Value SetConvChoices(const Napi::CallbackInfo& info) {
   require(info.Length() > 0 && info[0].IsArray(), "choices must be an array of [key, layout] pairs");
   Napi::Array arr = info[0].As<Napi::Array>();
@@ -546,7 +659,7 @@ Napi::Value SetConvChoices(const Napi::CallbackInfo& info) {
     require(pair.Get(0u).IsString() && pair.Get(1u).IsString(), "each choice must be a [key, layout] pair of strings");
     Layout l;
     if (!parseLayout(pair.Get(1u).As<Napi::String>().Utf8Value(), l) || l == Layout::Auto)
-      throw ArgError("a choice's layout must be plain, blocked or split");
+      throw ArgError("a choice's layout must be plain, blocked or split, or one of them with -bf16");
     next[pair.Get(0u).As<Napi::String>().Utf8Value()] = l;
   }
   std::lock_guard<std::mutex> lock(gMutex);

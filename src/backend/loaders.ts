@@ -1,8 +1,10 @@
-// What backend selection asks of the machine (tfjs-node packages, the oneDNN addon, tfjs's registry); tests fake it.
+// What backend selection asks of the machine (tfjs-node packages, the oneDNN addon, Dawn, tfjs's registry); tests fake it.
 import * as tf from '@tensorflow/tfjs';
 
 import { addonError, loadAddon } from './native/addon.js';
 import { registerNativeBackend } from './native/register.js';
+import { findAdapter, type AdapterRequest, type AdapterSummary, type FoundAdapter } from './webgpu/dawn.js';
+import { registerWebgpuBackend } from './webgpu/register.js';
 
 export const GPU_PACKAGE = '@tensorflow/tfjs-node-gpu';
 export const CPU_PACKAGE = '@tensorflow/tfjs-node';
@@ -10,6 +12,9 @@ export type TensorflowPackage = typeof GPU_PACKAGE | typeof CPU_PACKAGE;
 
 /** What importing a tfjs-node package gave: loaded, not installed, or installed but failing; `reason` is one line. */
 export type PackageLoad = { status: 'loaded' } | { status: 'missing' | 'broken'; reason: string };
+
+/** What looking for a WebGPU adapter gave (src/backend/webgpu/dawn.ts): one found, or why not, in one line. */
+export type WebgpuSearch = { status: 'found'; adapter: AdapterSummary } | { status: 'missing' | 'broken' | 'none'; reason: string };
 
 /** The machine as selectBackend sees it. */
 export interface SelectDeps {
@@ -23,6 +28,10 @@ export interface SelectDeps {
   nativeError(): string;
   /** The registered native backend in a few words, e.g. 'oneDNN 3.4.1, 2 threads, avx2'. */
   nativeDetail(): string;
+  /** Loads Dawn (the optional `webgpu` package) and finds the adapter a webgpu run would use. */
+  findWebgpuAdapter(req: AdapterRequest): Promise<WebgpuSearch>;
+  /** Registers tfjs's 'webgpu' backend on the adapter the last findWebgpuAdapter found. */
+  registerWebgpu(): Promise<void>;
   /** Makes `name` tfjs's backend; throws when it cannot initialize. */
   setBackend(name: string): Promise<void>;
 }
@@ -62,6 +71,8 @@ async function setBackend(name: string): Promise<void> {
   await tf.ready();
 }
 
+let lastFound: FoundAdapter | undefined;
+
 /** The real machine. */
 export const machineDeps: SelectDeps = {
   importTensorflow,
@@ -71,6 +82,15 @@ export const machineDeps: SelectDeps = {
   nativeDetail: () => {
     const info = loadAddon()!.info();
     return `oneDNN ${info.onednn}, ${info.threads} threads, ${info.isa ?? 'isa unknown'}`;
+  },
+  findWebgpuAdapter: async (req) => {
+    const search = await findAdapter(req);
+    if (search.status === 'found') lastFound = search;
+    return search;
+  },
+  registerWebgpu: async () => {
+    if (!lastFound) throw new Error('registerWebgpu before an adapter was found');
+    await registerWebgpuBackend(lastFound);
   },
   setBackend,
 };

@@ -1,23 +1,28 @@
-// Picks the tfjs backend for a run: tfjs-node-gpu on a GPU, the oneDNN `native` backend, tfjs-node, or pure-JS cpu.
+// Picks the tfjs backend for a run: tfjs-node-gpu or WebGPU (Dawn) on a GPU, the oneDNN `native` backend, tfjs-node, cpu.
 import type { BackendName } from '../config/schema.js';
 import { UserError } from '../errors.js';
-import { CPU_PACKAGE, GPU_PACKAGE, machineDeps, type SelectDeps, type TensorflowPackage } from './loaders.js';
+import { CPU_PACKAGE, GPU_PACKAGE, machineDeps, type SelectDeps, type TensorflowPackage, type WebgpuSearch } from './loaders.js';
 import { DISABLE_ENV, loadAddon } from './native/addon.js';
 import { NATIVE_BACKEND_NAME } from './native/register.js';
+import { describeAdapter, WEBGPU_PACKAGE, type AdapterSummary } from './webgpu/dawn.js';
+import { WEBGPU_BACKEND_NAME } from './webgpu/register.js';
 
 export interface BackendInfo {
   name: string;
   requested: BackendName;
   detail: string;
+  /** The WebGPU adapter of a webgpu run: what summary.json records of it. */
+  adapter?: AdapterSummary;
 }
 
 export interface SelectOptions {
   /** Threads of the native backend (0 = one per core). */
   threads: number;
-  /** Gets the one warning line when auto ends on the slow pure-JS cpu backend. */
+  /** webgpu.adapter: run on the adapter whose device name contains this; none = the high-performance one. */
+  webgpuAdapter?: string;
+  /** Gets the warning lines: auto ending on the slow pure-JS cpu backend, webgpu on a software adapter. */
   warn: (line: string) => void;
-  /** Gets the one line saying why auto passed over an installed tfjs-node-gpu; default: `warn`, since it asks the user
-   *  to act (fix CUDA, or uninstall the package). */
+  /** Gets auto's one line saying what it chose and why; default: `warn`. */
   info?: (line: string) => void;
 }
 
@@ -27,6 +32,9 @@ const HOW_TO_NATIVE =
 const HOW_TO_TENSORFLOW = `npm install --save-prod ${GPU_PACKAGE} (CUDA 11.2 + cuDNN 8.1) or npm install ` +
   `${CPU_PACKAGE}; both download libtensorflow at install time`;
 const GPU_NEEDS = 'it needs an NVIDIA GPU with CUDA 11.2 + cuDNN 8.1';
+const HOW_TO_WEBGPU = `npm install gives the optional package ${WEBGPU_PACKAGE}; it needs a GPU with a Vulkan driver ` +
+  '(Linux; in containers NVIDIA_DRIVER_CAPABILITIES must include graphics), Metal or D3D12, or on Linux without one ' +
+  "Mesa's software renderer (apt-get install libegl-dev libgl1-mesa-dri; correct but slow); see docs/webgpu.md";
 
 /** True when the oneDNN addon is built and loads (and GAPLAB_DISABLE_NATIVE is not 1). */
 export function nativeAvailable(): boolean {
@@ -45,42 +53,65 @@ async function useNative(requested: BackendName, deps: SelectDeps): Promise<Back
   return { name: NATIVE_BACKEND_NAME, requested, detail: deps.nativeDetail() };
 }
 
+async function useWebgpu(requested: BackendName, adapter: AdapterSummary, deps: SelectDeps): Promise<BackendInfo> {
+  await deps.registerWebgpu();
+  await deps.setBackend(WEBGPU_BACKEND_NAME);
+  return { name: WEBGPU_BACKEND_NAME, requested, detail: `Dawn on ${describeAdapter(adapter)}`, adapter };
+}
+
 async function useCpu(requested: BackendName, deps: SelectDeps, detail: string): Promise<BackendInfo> {
   await deps.setBackend('cpu');
   return { name: 'cpu', requested, detail };
 }
 
-/** auto: tfjs-node-gpu when it loads AND sees a GPU; else native; else libtensorflow on the CPU (tfjs-node-gpu if it
- *  loaded, since importing tfjs-node as well would register 'tensorflow' twice, else tfjs-node); else cpu. */
+/** Why a WebGPU search gave no adapter auto would take, in a few words. */
+function webgpuMiss(search: WebgpuSearch): string {
+  if (search.status === 'found') return `only a software adapter (${search.adapter.device || search.adapter.description})`;
+  return search.status === 'missing' ? `package ${WEBGPU_PACKAGE} not installed` : search.reason;
+}
+
+/**
+ * auto: tfjs-node-gpu when it loads AND sees a CUDA GPU; else webgpu on a hardware adapter (never a software one: on a
+ * CPU, native is many times faster); else native; else libtensorflow on the CPU (tfjs-node-gpu if it loaded, since
+ * importing tfjs-node as well would register 'tensorflow' twice, else tfjs-node); else cpu with a warning. Exactly one
+ * line says what it took and why the faster ones were passed over. tfjs-node-gpu before webgpu is not measured (no
+ * machine here has both); see docs/webgpu.md.
+ */
 async function selectAuto(opts: SelectOptions, deps: SelectDeps): Promise<BackendInfo> {
+  const say = (line: string): void => (opts.info ?? opts.warn)(`backend auto: ${line}`);
   const gpu = await deps.importTensorflow(GPU_PACKAGE);
   const gpuLoaded = gpu.status === 'loaded';
-  if (gpuLoaded && deps.tensorflowUsesGpu()) return useTensorflow(GPU_PACKAGE, 'auto', deps);
-  // Not installed is the normal CPU machine and says nothing; installed but unused is worth one line.
-  const passedOver = gpuLoaded
-    ? 'loaded but sees no GPU device'
-    : gpu.status === 'broken' ? `does not load (${gpu.reason})` : undefined;
-  const say = (using: string): void => {
-    if (passedOver === undefined) return;
-    (opts.info ?? opts.warn)(`backend: ${GPU_PACKAGE} ${passedOver}; ${GPU_NEEDS}; using ${using}`);
-  };
+  if (gpuLoaded && deps.tensorflowUsesGpu()) {
+    say(`tensorflow, since ${GPU_PACKAGE} sees a CUDA GPU`);
+    return useTensorflow(GPU_PACKAGE, 'auto', deps);
+  }
+  const passed = [
+    gpu.status === 'missing' ? `${GPU_PACKAGE} not installed`
+      : `${GPU_PACKAGE} ${gpuLoaded ? 'loaded but sees no GPU device' : `does not load (${gpu.reason})`} (${GPU_NEEDS})`,
+  ];
+  const webgpu = await deps.findWebgpuAdapter({ ...(opts.webgpuAdapter ? { name: opts.webgpuAdapter } : {}), glesFallback: false });
+  if (webgpu.status === 'found' && !webgpu.adapter.software) {
+    say(`webgpu, on the hardware adapter ${describeAdapter(webgpu.adapter)} (${passed.join('; ')})`);
+    return useWebgpu('auto', webgpu.adapter, deps);
+  }
+  passed.push(`webgpu: ${webgpuMiss(webgpu)}`);
   if (deps.registerNative(opts.threads)) {
-    say(NATIVE_BACKEND_NAME);
+    say(`native, since there is no GPU to use (${passed.join('; ')})`);
     return useNative('auto', deps);
   }
+  passed.push(`native: ${deps.nativeError()}`);
   if (gpuLoaded) {
-    say(`its libtensorflow on the CPU (native: ${deps.nativeError()})`);
+    say(`tensorflow, ${GPU_PACKAGE}'s libtensorflow on the CPU (${passed.join('; ')})`);
     return useTensorflow(GPU_PACKAGE, 'auto', deps);
   }
   const cpuPkg = await deps.importTensorflow(CPU_PACKAGE);
   if (cpuPkg.status === 'loaded') {
-    say(CPU_PACKAGE);
+    say(`tensorflow, ${CPU_PACKAGE} on the CPU (${passed.join('; ')})`);
     return useTensorflow(CPU_PACKAGE, 'auto', deps);
   }
-  // One line in all: why the GPU package was passed over goes into the warning, not into a line of its own.
-  const gpuPart = passedOver === undefined ? '' : `; ${GPU_PACKAGE} ${passedOver}`;
+  passed.push(`${CPU_PACKAGE}: ${cpuPkg.reason}`);
   opts.warn(
-    `warning: no fast backend (native: ${deps.nativeError()}; ${CPU_PACKAGE}: ${cpuPkg.reason}${gpuPart}): ` +
+    `warning: backend auto: cpu, since there is no fast backend (${passed.join('; ')}): ` +
       `training on the pure-JS cpu backend will be very slow; to fix: ${HOW_TO_NATIVE}`,
   );
   return useCpu('auto', deps, 'pure-JS tfjs cpu backend (slow)');
@@ -110,6 +141,18 @@ export async function selectBackend(
         errors.push(`${pkg}: ${load.reason}`);
       }
       throw new UserError(`backend 'tensorflow' is not available (${errors.join('; ')}); ${HOW_TO_TENSORFLOW}`);
+    }
+    case 'webgpu': {
+      // Asked for by name, a software adapter is taken (CI checks kernels on one), with a warning that it is slow.
+      const search = await deps.findWebgpuAdapter({ ...(opts.webgpuAdapter ? { name: opts.webgpuAdapter } : {}), glesFallback: true });
+      if (search.status !== 'found') {
+        throw new UserError(`backend 'webgpu' is not available (${webgpuMiss(search)}); ${HOW_TO_WEBGPU}`);
+      }
+      if (search.adapter.software) {
+        opts.warn(`warning: backend webgpu: ${describeAdapter(search.adapter)} is a software renderer on the CPU: ` +
+          'results are right, speed is far below the native backend');
+      }
+      return useWebgpu(requested, search.adapter, deps);
     }
     case 'auto':
       return selectAuto(opts, deps);

@@ -1,6 +1,7 @@
 // Measures one job in this process: NIN on CIFAR-10 shapes, the training loop's own step and inference, on one backend.
 import * as tf from '@tensorflow/tfjs';
 
+import { applyPrecision } from '../backend/precision.js';
 import { selectBackend } from '../backend/select.js';
 import { buildModel, logitsModel } from '../models/registry.js';
 import { createOptimizer } from '../train/optimizer.js';
@@ -18,10 +19,10 @@ function stats(ms: number[]): { median: number; min: number; max: number } {
 }
 
 /** Wall and CPU milliseconds (all threads of this process) of one call. */
-function timeIt(f: () => void): { wall: number; cpu: number } {
+async function timeIt(f: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  f();
+  await f();
   const wall = performance.now() - t0;
   const c = process.cpuUsage(c0);
   return { wall, cpu: (c.user + c.system) / 1000 };
@@ -30,6 +31,7 @@ function timeIt(f: () => void): { wall: number; cpu: number } {
 /** Runs warm-up then timed training steps and inference passes; all tensors are disposed before it returns. */
 export async function measureJob(job: BenchJob): Promise<BenchResult> {
   const info = await selectBackend(job.backend, { threads: job.threads, warn: () => undefined });
+  applyPrecision(job.precision ?? 'fp32', info.name, () => undefined);
   const config = benchConfig(job.head);
   const built = buildModel(config.model, { inputShape: INPUT, numClasses: CLASSES }, job.seed);
   const net = logitsModel(built);
@@ -40,23 +42,28 @@ export async function measureJob(job: BenchJob): Promise<BenchResult> {
   const drops = dropoutLayers(net);
 
   // The training loop's own step (src/train/loop.ts): per-batch dropout seeds, trainStep with the config's optimizer
-  // and weight decay, loss and correct count read back once.
+  // and weight decay, loss and correct count read back once (asynchronously, as every backend allows).
   let n = 0;
-  const step = () => {
+  const step = async () => {
     seedDropout(drops, job.seed, 0, n++);
-    trainStep(ctx, x, y);
+    await trainStep(ctx, x, y);
   };
-  const infer = () => {
+  const infer = async () => {
     const p = tf.tidy(() => built.model.predict(x) as tf.Tensor);
-    p.dataSync();
+    await p.data();
     p.dispose();
+  };
+  const timed = async (f: () => Promise<void>) => {
+    const out: Array<{ wall: number; cpu: number }> = [];
+    for (let i = 0; i < job.steps; i++) out.push(await timeIt(f));
+    return out;
   };
 
   try {
-    for (let i = 0; i < job.warmup; i++) step();
-    const trainT = Array.from({ length: job.steps }, () => timeIt(step));
-    for (let i = 0; i < job.warmup; i++) infer();
-    const inferT = Array.from({ length: job.steps }, () => timeIt(infer));
+    for (let i = 0; i < job.warmup; i++) await step();
+    const trainT = await timed(step);
+    for (let i = 0; i < job.warmup; i++) await infer();
+    const inferT = await timed(infer);
     const train = stats(trainT.map((t) => t.wall)), inference = stats(inferT.map((t) => t.wall));
     const trainCpu = median(trainT.map((t) => t.cpu)), inferCpu = median(inferT.map((t) => t.cpu));
     const profile = job.profile ? await profileStep(step) : undefined;

@@ -14,7 +14,7 @@ function nativeCounts(): Map<string, number> {
 
 /** Profiles one call of `step`. A kernel counts as native when it ran in the addon during the step and never fell
  *  back to tfjs's JavaScript kernel; on other backends every kernel is reported as not native. */
-export async function profileStep(step: () => void): Promise<StepProfile> {
+export async function profileStep(step: () => void | Promise<void>): Promise<StepProfile> {
   const fb0 = fallbackCounts(), nat0 = nativeCounts();
   const t0 = performance.now();
   const info = await tf.profile(step);

@@ -11,12 +11,18 @@ const peerPrefix = (k: PeerKind) => `torch_${k.replace('-', '_')}`;
 
 /** CSV columns: ours, then for every peer kind its numbers and our ratio to it (empty where it did not run). */
 const COLUMNS = [
-  'backend', 'head', 'batch', 'train_img_s', 'infer_img_s', 'train_img_cpu_s', 'infer_img_cpu_s', 'step_ms_median',
+  'backend', 'precision', 'head', 'batch', 'train_img_s', 'infer_img_s', 'train_img_cpu_s', 'infer_img_cpu_s', 'step_ms_median',
   'step_ms_min', 'step_ms_max', 'infer_ms_median', 'peak_rss_mib',
   ...PEER_KINDS.flatMap((k) => ['train_img_s', 'infer_img_s', 'peak_rss_mib', 'train_ratio', 'infer_ratio', 'allocator', 'isa']
     .map((c) => `${peerPrefix(k)}_${c}`)),
   'detail', 'error',
 ];
+
+/** Our engine as the table names it: the backend, and the precision when it is not fp32 ("native bf16"). */
+function ours(row: BenchRow): string {
+  const name = row.result?.backend ?? row.job.backend;
+  return row.job.precision && row.job.precision !== 'fp32' ? `${name} ${row.job.precision}` : name;
+}
 
 function peer(row: BenchRow, kind: PeerKind): TorchResult | undefined {
   return row.peers.find((p) => p.kind === kind)?.result;
@@ -29,7 +35,7 @@ function errors(row: BenchRow): string {
 function csvRecord(row: BenchRow): Record<string, string> {
   const r = row.result;
   const rec: Record<string, string> = {
-    backend: r?.backend ?? row.job.backend, head: row.job.head, batch: String(row.job.batch),
+    backend: r?.backend ?? row.job.backend, precision: row.job.precision ?? 'fp32', head: row.job.head, batch: String(row.job.batch),
     train_img_s: round(r?.trainImagesPerS), infer_img_s: round(r?.inferImagesPerS),
     train_img_cpu_s: round(r?.trainImagesPerCpuS), infer_img_cpu_s: round(r?.inferImagesPerCpuS),
     step_ms_median: round(r?.trainStepMs.median, 0), step_ms_min: round(r?.trainStepMs.min, 0),
@@ -59,7 +65,7 @@ export function formatTable(rows: BenchRow[]): string {
   const notes: Array<string | undefined> = [];
   for (const row of rows) {
     const r = row.result;
-    data.push([r?.backend ?? row.job.backend, row.job.head, String(row.job.batch), round(r?.trainImagesPerS), round(r?.inferImagesPerS),
+    data.push([ours(row), row.job.head, String(row.job.batch), round(r?.trainImagesPerS), round(r?.inferImagesPerS),
       round(r?.trainStepMs.median, 0), round(r?.trainImagesPerCpuS), round(r?.peakRssMiB, 0), '', '']);
     notes.push(row.error);
     for (const p of row.peers) {
@@ -85,7 +91,9 @@ export function formatTable(rows: BenchRow[]): string {
 export function formatEngines(rows: BenchRow[]): string {
   const lines = new Set<string>();
   for (const row of rows) {
-    if (row.result) lines.add(`${row.result.backend}: ${row.result.detail}; allocator: glibc malloc (Node) + the addon's buffer pool`);
+    // The allocator note is the native backend's (tensors in host memory); webgpu's live in GPU buffers.
+    const pool = row.result?.backend === 'native' ? "; allocator: glibc malloc (Node) + the addon's buffer pool" : '';
+    if (row.result) lines.add(`${row.result.backend}: ${row.result.detail}${pool}`);
     for (const p of row.peers) {
       const t = p.result;
       if (t) lines.add(`pytorch ${p.kind}: ${t.engine}, ${t.precision}, allocator ${t.allocator}, oneDNN ISA: ${t.isa || 'not reported'}`);

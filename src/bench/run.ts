@@ -9,11 +9,14 @@ import { formatProfile } from './profile.js';
 import { peerOptimizer } from './config.js';
 import { formatEngines, formatTable, writeResults } from './report.js';
 import { runTorch } from './torch.js';
-import type { BenchHead, BenchJob, BenchResult, BenchRow, PeerKind } from './types.js';
+import type { Precision } from '../backend/precision.js';
+import type { BenchHead, BenchJob, BenchResult, BenchRow, PeerKind, PeerRow } from './types.js';
 
 export interface BenchOptions {
   /** Backends to measure; undefined = every fast one available (native, tensorflow). */
   backends?: BenchJob['backend'][];
+  /** Precisions of our step, each measured per backend (bf16: the native backend on a CPU with bf16). */
+  precisions: Precision[];
   heads: BenchHead[];
   batches: number[];
   steps: number;
@@ -80,30 +83,37 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
   if (load > 0.5) log(`note: load average ${load.toFixed(2)} before start: other processes will slow every engine measured`);
   for (const batch of o.batches) {
     for (const head of o.heads) {
+      const group: BenchRow[] = [];
       for (const backend of backends) {
-        const cpu = backend === 'cpu';
-        const job: BenchJob = {
-          backend, head, batch, threads: o.threads, seed: o.seed,
-          steps: cpu ? o.cpuSteps : o.steps, warmup: cpu ? 0 : o.warmup, profile: o.profile && !cpu,
-        };
-        log(`measuring ${backend} ${head} batch ${batch} (${job.warmup} warm-up + ${job.steps} steps)...`);
-        const row: BenchRow = { job, peers: [] };
-        try {
-          row.result = await runJob(job);
-          if (row.result.profile) log(formatProfile(row.result.profile));
-        } catch (e) {
-          row.error = e instanceof Error ? e.message : String(e);
-        }
-        for (const kind of o.peers) {
-          const t = { python: o.python, script: o.torchScript, head, batch, steps: o.steps, warmup: o.warmup, threads: o.threads, ...peerOptimizer(head) };
+        for (const precision of o.precisions) {
+          const cpu = backend === 'cpu';
+          const job: BenchJob = {
+            backend, head, batch, threads: o.threads, seed: o.seed, ...(precision === 'fp32' ? {} : { precision }),
+            steps: cpu ? o.cpuSteps : o.steps, warmup: cpu ? 0 : o.warmup, profile: o.profile && !cpu,
+          };
+          log(`measuring ${backend}${precision === 'fp32' ? '' : ` ${precision}`} ${head} batch ${batch} (${job.warmup} warm-up + ${job.steps} steps)...`);
+          const row: BenchRow = { job, peers: [] };
           try {
-            row.peers.push({ kind, result: await runTorch(t, kind) });
+            row.result = await runJob(job);
+            if (row.result.profile) log(formatProfile(row.result.profile));
           } catch (e) {
-            row.peers.push({ kind, error: e instanceof Error ? e.message : String(e) });
+            row.error = e instanceof Error ? e.message : String(e);
           }
+          group.push(row);
         }
-        rows.push(row);
       }
+      if (group.length === 0) continue;
+      // The peers run once per head and batch, right after our jobs, and are compared with each of them.
+      const peers: PeerRow[] = [];
+      for (const kind of o.peers) {
+        const t = { python: o.python, script: o.torchScript, head, batch, steps: o.steps, warmup: o.warmup, threads: o.threads, ...peerOptimizer(head) };
+        try {
+          peers.push({ kind, result: await runTorch(t, kind) });
+        } catch (e) {
+          peers.push({ kind, error: e instanceof Error ? e.message : String(e) });
+        }
+      }
+      for (const row of group) rows.push({ ...row, peers });
     }
   }
   log('');

@@ -1,4 +1,5 @@
 // Shared types of the throughput benchmark: one job per (backend, head, batch), its result, the PyTorch peer's result.
+import type { Precision } from '../backend/precision.js';
 import type { BackendName } from '../config/schema.js';
 
 export const BENCH_HEADS = ['gap', 'fc-dropout'] as const;
@@ -15,6 +16,8 @@ export interface BenchJob {
   warmup: number;
   /** Threads for the native backend (0 = one per core). */
   threads: number;
+  /** train.precision of the measured step (absent: fp32); bf16 on a backend or CPU without it fails the job. */
+  precision?: Precision;
   seed: number;
   /** Also profile one training step per kernel (tf.profile). */
   profile?: boolean;

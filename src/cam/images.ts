@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { createObjectCsvWriter } from 'csv-writer';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomic } from '../io/durable-write.js';
 import type { Preprocessor } from '../data/preprocess.js';
 import { boxAt, iou, IOU_CORRECT, mapToBox, type Box } from './boxes.js';
 import type { CamExtractor, CamMethod } from './extractor.js';
@@ -105,7 +105,7 @@ export async function writeCamFigures(
     ];
     const image = batch.images.subarray(i * h * w * c, (i + 1) * h * w * c);
     const fig = { image, height: h, width: w, channels: c, map, title, ...(box ? { camBox: box } : {}), ...(truthBox ? { trueBox: truthBox } : {}) };
-    await writeFileAtomic(png, camFigure(fig, opts.scale).toPng());
+    writeFileAtomic(png, camFigure(fig, opts.scale).toPng());
     cells.push(camFigure(fig, gridScale));
     results.push({
       index: i,
@@ -120,7 +120,7 @@ export async function writeCamFigures(
     });
   }
   const gridPng = path.join(opts.outDir, `${opts.prefix}-grid.png`);
-  await writeFileAtomic(gridPng, gridFigure(cells, GRID_COLUMNS).toPng());
+  writeFileAtomic(gridPng, gridFigure(cells, GRID_COLUMNS).toPng());
   const csv = path.join(opts.outDir, `${opts.prefix}.csv`);
   await writeResultsCsv(csv, results, opts.method);
   return { results, gridPng, csv };

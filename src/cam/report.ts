@@ -76,9 +76,9 @@ function testBatch(set: ImageSet, n: number): ImageBatch {
   };
 }
 
-function fileBatch(file: string, shape: [number, number, number]): ImageBatch {
+async function fileBatch(file: string, shape: [number, number, number]): Promise<ImageBatch> {
   const [h, w, c] = shape;
-  return { images: toModelImage(readImageFile(file), h, w, c), n: 1, height: h, width: w, channels: c, sources: [file] };
+  return { images: await toModelImage(readImageFile(file), h, w, c), n: 1, height: h, width: w, channels: c, sources: [file] };
 }
 
 const safeName = (file: string) => path.basename(file).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'image';
@@ -120,7 +120,7 @@ async function reportOpened(
   const data = wantsTest ? await loadDataset(run.config.data, run.config.seed, log) : undefined;
 
   const batch = opts.imageFile
-    ? fileBatch(opts.imageFile, ex.structure.inputShape)
+    ? await fileBatch(opts.imageFile, ex.structure.inputShape)
     : nImages > 0 && data ? testBatch(data.test, nImages) : undefined;
   if (batch) {
     const prefix = `${opts.imageFile ? `file-${safeName(opts.imageFile)}` : 'test'}-${method}`;

@@ -44,6 +44,13 @@ function shapeOf(layer: Layer): number[] {
   return (layer.output as tf.SymbolicTensor).shape.map((d) => d ?? -1);
 }
 
+/** A shape for messages, the batch dimension (-1 or null) as n. */
+const dims = (shape: Array<number | null>): string => shape.map((d) => (d === null || d < 0 ? 'n' : d)).join(', ');
+
+function describeInputs(model: tf.LayersModel): string {
+  return model.inputs.map((t) => `[${dims(t.shape)}]`).join(' and ');
+}
+
 export function camStructure(model: tf.LayersModel): CamStructure {
   const features = findLayer(model, FEATURE_LAYER);
   const logits = findLayer(model, LOGITS_LAYER);
@@ -52,9 +59,21 @@ export function camStructure(model: tf.LayersModel): CamStructure {
       throw new UserError(`model '${model.name}' has no layer named '${name}' (CAM needs a model built by gaplab's registry)`);
     }
   }
-  const input = (model.inputs[0].shape ?? []).slice(1) as [number, number, number];
+  // A model of another shape loads fine in tfjs but would fail deep inside CAM: check the ranks CAM relies on.
+  const inputShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
+  if (inputShape.length !== 4) {
+    throw new UserError(`model '${model.name}' must take one batch of images [n, h, w, c]; its input is ${describeInputs(model)}`);
+  }
+  const input = inputShape.slice(1) as [number, number, number];
   const fShape = shapeOf(features!).slice(1) as [number, number, number];
-  const numClasses = shapeOf(logits!)[1];
+  if (fShape.length !== 3) {
+    throw new UserError(`model '${model.name}': layer '${FEATURE_LAYER}' must output feature maps [n, h, w, k]; it outputs [${dims(shapeOf(features!))}]`);
+  }
+  const lShape = shapeOf(logits!);
+  if (lShape.length !== 2 || model.outputs.length !== 1) {
+    throw new UserError(`model '${model.name}': layer '${LOGITS_LAYER}' must output [n, classes] and the model have one output; it outputs [${dims(lShape)}]`);
+  }
+  const numClasses = lShape[1];
   let cam: CamKind | undefined;
   const pooled = onlyInbound(logits!);
   const classMaps = findLayer(model, CLASS_MAP_LAYER);

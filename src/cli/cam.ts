@@ -11,10 +11,10 @@ main('cam', async () => {
     .usage('$0 --run <run folder> [--images N | --image <png|jpg> [--class name]] [--localization] [--method cam|gradcam]')
     .option('run', { alias: 'r', type: 'string', demandOption: true, describe: 'run folder (experiments/<experiment>/<run-id>)' })
     .option('images', { type: 'number', default: DEFAULT_IMAGES, describe: 'explain the first N test images of the run\'s dataset (0: none)' })
-    .option('image', { type: 'string', describe: 'explain this PNG or JPEG instead (resized bilinearly to the input size)' })
-    .option('class', { type: 'string', describe: 'draw the map of this class (name or index) instead of the predicted one' })
+    .option('image', { type: 'string', describe: 'explain this PNG or JPEG instead, resized bilinearly to the input size (default: none)' })
+    .option('class', { type: 'string', describe: 'draw the map of this class, name or index (default: the predicted one)' })
     .option('localization', { type: 'boolean', default: false, describe: 'score localization on the built-in synthetic data (boxes)' })
-    .option('method', { type: 'string', choices: CAM_METHODS, describe: 'cam (GAP heads) or gradcam; default: cam where it applies' })
+    .option('method', { type: 'string', choices: CAM_METHODS, describe: 'cam (GAP heads) or gradcam (default: cam where it applies, else gradcam)' })
     .option('weights', { type: 'string', choices: WEIGHTS_CHOICES, default: 'final', describe: 'model/ (final) or model-best/ (best)' })
     .option('out', { type: 'string', describe: 'output folder (default: <run>/cam)' })
     .option('scale', { type: 'number', default: DEFAULT_SCALE, describe: 'upscaling of the per-image PNGs (the grid uses half)' })
@@ -24,7 +24,7 @@ main('cam', async () => {
     .example('$0 --run ... --image photo.png --class disc', 'the map of class disc on any image')
     .example('$0 --run ... --localization', 'localization accuracy beside the central-box baseline')
     .parseAsync();
-  const backend = await selectBackend(args.backend as BackendName, { threads: 0, warn });
+  const backend = await selectBackend(args.backend as BackendName, { threads: 0, warn, info: log });
   log(`backend: ${backend.name} (${backend.detail})`);
   const report = await camReport(args.run, {
     images: args.images,

@@ -1,10 +1,13 @@
 // Shared CLI plumbing: yargs setup, and turning errors into one clear line and an exit code (no stack for user errors).
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { isUserError } from '../errors.js';
+import { isUserError, UserError } from '../errors.js';
 import { DivergedError } from '../train/loop.js';
 
-/** A yargs parser for `argv` that exits 2 with one line on bad arguments (instead of usage + exit 1). */
+/**
+ * A yargs parser for `argv` whose bad arguments (unknown flags, bad choices, failed .check()s) reject the parse with a
+ * UserError: main() prints one line and exits 2, instead of yargs's usage text and exit 1 or a stack trace.
+ */
 export function cli(argv: string[], scriptName: string): Argv {
   return yargs(hideBin(argv))
     .scriptName(scriptName)
@@ -12,9 +15,8 @@ export function cli(argv: string[], scriptName: string): Argv {
     .help()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`${scriptName}: ${msg}\n(see ${scriptName} --help)\n`);
-      process.exit(2);
+      const oneLine = (err?.message ?? msg).replace(/\s*\n\s*/g, ' '); // yargs's "Invalid values:\n  Argument: ..."
+      throw new UserError(`${oneLine} (see ${scriptName} --help)`);
     });
 }
 

@@ -2,8 +2,10 @@
 import { compare } from '../compare/compare.js';
 import { parseShard } from '../compare/shard.js';
 import { runWorker } from '../compare/worker.js';
+import { BACKEND_NAMES } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import { cli, log, main, warn } from './common.js';
+import { EXIT_INTERRUPTED, interruptOnSignals } from './signals.js';
 
 main('compare', async () => {
   // Internal: one run in a child process, its request on stdin (see src/compare/execute.ts).
@@ -11,13 +13,14 @@ main('compare', async () => {
   const args = await cli(process.argv, 'compare')
     .usage('$0 [--suite configs/suites/quick.yaml] [--seeds n] [--jobs n] [--shard i/n] [--collect]')
     .option('suite', { alias: 's', type: 'string', default: 'configs/suites/quick.yaml', describe: 'suite YAML file' })
-    .option('seeds', { type: 'number', describe: 'use seeds 1..n instead of the suite\'s' })
+    .option('seeds', { type: 'number', describe: "use seeds 1..n (default: the suite's seeds)" })
     .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'runs trained at once (child processes)' })
-    .option('shard', { type: 'string', describe: 'train only share i of n (0-based: 0/4 .. 3/4), e.g. a job array index' })
+    .option('shard', { type: 'string', describe: 'train only share i of n (0-based: 0/4 .. 3/4), e.g. a job array index (default: all runs)' })
     .option('collect', { type: 'boolean', default: false, describe: 'only aggregate what the run folders hold' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'print what each run would do (done, resumable, new, starts over) and the time left; train nothing' })
     .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key in every variant' })
-    .option('backend', { type: 'string', choices: ['auto', 'native', 'tensorflow', 'cpu'], describe: 'shortcut for --set backend=...' })
-    .option('output-dir', { type: 'string', describe: 'root of the suite folder instead of the suite\'s outputDir' })
+    .option('backend', { type: 'string', choices: BACKEND_NAMES, describe: "shortcut for --set backend=... (default: the configs')" })
+    .option('output-dir', { type: 'string', describe: "root of the suite folder (default: the suite's outputDir)" })
     .option('report', { type: 'boolean', default: true, describe: 'write plots and report.html (--no-report: CSV files only)' })
     .option('cam', { type: 'boolean', default: true, describe: 'CAM grids and localization in report.html (--no-cam: without)' })
     .example('$0', 'the default quick suite on the built-in data')
@@ -33,20 +36,18 @@ main('compare', async () => {
   const sets = args.set.map(String);
   if (args.backend) sets.push(`backend=${args.backend}`);
   // First Ctrl-C / SIGTERM: running runs checkpoint and stop, outputs are written; a second one exits at once.
-  const abort = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (abort.signal.aborted) process.exit(130);
-    warn(`${sig}: stopping the running runs at their next batch (they resume on the next compare); again to quit now`);
-    abort.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const abort = interruptOnSignals({
+    first: (sig) => `${sig}: stopping the running runs at their next batch (they resume on the next compare); again to quit now`,
+    second: (sig) => `${sig} again: exited at once; runs still stopping keep their last checkpoint and resume on the next compare`,
+    warn,
+  });
   const result = await compare({
     signal: abort.signal,
-    suite: args.suite, jobs: args.jobs, collect: args.collect, sets, noReport: !args.report, noCam: !args.cam, log, warn,
+    suite: args.suite, jobs: args.jobs, collect: args.collect, dryRun: args.dryRun, sets, noReport: !args.report, noCam: !args.cam, log, warn,
     ...(args.seeds !== undefined ? { seeds: args.seeds } : {}),
     ...(shard ? { shard } : {}),
     ...(args.outputDir !== undefined ? { outputDir: args.outputDir } : {}),
   });
-  return result.exitCode;
+  // Stopped runs are `interrupted`, which compare() counts as failed: a stop on request is 130, as for train.
+  return abort.signal.aborted ? EXIT_INTERRUPTED : result.exitCode;
 });

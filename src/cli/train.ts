@@ -1,65 +1,103 @@
 // npm run train -- --config nin-gap.yaml [--set key=value ...] | --resume <run folder>: parses arguments, runs training.
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
-import { loadConfig, validateConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { configToYaml, loadConfig, readYaml, validateConfig } from '../config/load.js';
+import { BACKEND_NAMES, type Config } from '../config/schema.js';
 import { UserError } from '../errors.js';
+import { lockDir, lockHolders, tryLockRun, type RunLock } from '../compare/run-lock.js';
+import { createRunDir } from '../io/run-dir.js';
 import { runTraining } from '../train/run.js';
 import { cli, log, main, warn } from './common.js';
+import { EXIT_INTERRUPTED, interruptOnSignals } from './signals.js';
 
-/** The resolved config a run folder was started with. */
+/** The resolved config a run folder was started with (parsed with the config loader's guards). */
 function runFolderConfig(runDir: string): Config {
   const file = path.join(runDir, 'config.yaml');
   if (!fs.existsSync(file)) throw new UserError(`${runDir}: not a run folder (no config.yaml)`);
-  return validateConfig(YAML.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>, file);
+  return validateConfig(readYaml(file), file);
 }
 
-/** First SIGINT/SIGTERM: finish the batch, checkpoint, exit 130. Second: exit at once (checkpoints are atomic). */
-function interruptOnSignals(): AbortController {
-  const ctl = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (ctl.signal.aborted) process.exit(130);
-    warn(`\n${sig}: finishing the current batch and writing a checkpoint (press Ctrl-C again to exit at once)`);
-    ctl.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return ctl;
+/**
+ * The run folder's lock, which compare takes too: two resumes of one run would both append the same epochs to
+ * metrics.csv. A lock left by a process killed on this machine is taken over at once (src/compare/run-lock.ts).
+ */
+function lockRunFolder(runDir: string): RunLock {
+  let lock: ReturnType<typeof tryLockRun>;
+  try {
+    lock = tryLockRun(runDir, {
+      onCompromised: (why) => {
+        warn(`train: ${runDir}: another process took over this run folder's lock (${why}); stopping without writing more`);
+        process.exit(1);
+      },
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw code ? new UserError(`${runDir}: cannot take its lock ${lockDir(runDir)} (${code})`) : e;
+  }
+  if (typeof lock !== 'string') return lock;
+  const pids = lockHolders(runDir);
+  const who = pids.length ? `process ${pids.join(', ')}` : 'another process';
+  throw new UserError(`${runDir}: already being trained by ${who} (lock ${lockDir(runDir)}); wait for it to end or stop it first`);
 }
 
 main('train', async () => {
   const args = await cli(process.argv, 'train')
-    .usage('$0 --config <name|file.yaml> [--set key.path=value ...]\n$0 --resume <run folder>')
+    .usage('$0 [--config] <name|file.yaml> [--set key.path=value ...]\n$0 --resume <run folder>')
+    // `gaplab train nin-gap` as well as `--config nin-gap`.
+    .command('$0 [config]', false, (y) => y.positional('config', { type: 'string', describe: 'config name (under configs/) or YAML file' }))
     .option('config', { alias: 'c', type: 'string', describe: 'config name (under configs/) or YAML file' })
-    .option('set', { type: 'string', array: true, describe: 'override a config key, e.g. train.epochs=5' })
-    .option('resume', { type: 'string', describe: 'continue an interrupted run folder from its last checkpoint' })
-    .option('backend', { type: 'string', choices: ['auto', 'native', 'tensorflow', 'cpu'], describe: 'shortcut for --set backend=...' })
-    .option('seed', { type: 'number', describe: 'shortcut for --set seed=...' })
+    .option('set', { type: 'string', array: true, describe: 'override a config key, e.g. train.epochs=5 (default: none)' })
+    .option('resume', { type: 'string', describe: 'continue an interrupted run folder from its last checkpoint (default: none, a new run)' })
+    .option('backend', { type: 'string', choices: BACKEND_NAMES, describe: "shortcut for --set backend=... (default: the config's)" })
+    .option('seed', { type: 'number', describe: "shortcut for --set seed=... (default: the config's)" })
     .option('progress', { type: 'boolean', describe: 'live progress bar (default: when stderr is a terminal)' })
+    .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved config (defaults filled, overrides applied) as YAML and exit' })
     .conflicts('resume', ['config', 'set', 'seed', 'backend'])
     .check((a) => {
-      if (!a.config && !a.resume) throw new Error('give --config <name|file> (or --resume <run folder>)');
+      if (a.resume !== undefined && a.resume.trim() === '') throw new Error('--resume: give the run folder to continue');
+      if (a.config !== undefined && a.config.trim() === '') throw new Error('--config: give a config name or file');
+      if (a.config === undefined && a.resume === undefined) throw new Error('give --config <name|file> (or --resume <run folder>)');
       return true;
     })
     .example('$0 --config nin-gap.yaml', "the paper's NIN + GAP on CIFAR-10")
     .example('$0 --config quick-nin-gap --set train.epochs=3', 'a quick run on the built-in data')
     .example('$0 --resume experiments/nin-gap/20261128-101500-s1-ab12', 'continue after a crash or Ctrl-C')
+    .example('$0 --config nin-gap --set train.epochs=5 --print-config', 'the config a run would use, every default filled in')
     .parseAsync();
-  const signal = interruptOnSignals().signal;
-  const common = { log, warn, signal, ...(args.progress !== undefined ? { live: args.progress } : {}) };
-  let summary;
-  if (args.resume) {
-    const runDir = path.resolve(args.resume);
-    const config = runFolderConfig(runDir);
-    summary = await runTraining(config, { ...common, runDir, resume: true });
+  let runDir = '';
+  const resumeHint = () => (runDir ? `; the last complete checkpoint resumes with: npm run train -- --resume ${runDir}` : '');
+  const { signal } = interruptOnSignals({
+    first: (sig) => `\n${sig}: finishing the current batch and writing a checkpoint (press Ctrl-C again to exit at once)`,
+    second: (sig) => `${sig} again: exited at once, without finishing the batch or writing a checkpoint${resumeHint()}`,
+    warn,
+  });
+
+  let config: Config;
+  let configFile: string | undefined;
+  const resume = args.resume !== undefined;
+  if (resume) {
+    runDir = path.resolve(args.resume as string);
+    config = runFolderConfig(runDir);
   } else {
     const sets = (args.set ?? []).map(String);
     if (args.backend) sets.push(`backend=${args.backend}`);
     if (args.seed !== undefined) sets.push(`seed=${args.seed}`);
-    const { config, file } = loadConfig(args.config as string, sets);
-    summary = await runTraining(config, { ...common, configFile: file });
+    ({ config, file: configFile } = loadConfig(args.config as string, sets));
   }
-  log(`summary: ${path.join(summary.runDir, 'summary.json')}`);
-  return summary.status === 'interrupted' ? 130 : 0;
+  if (args.printConfig) {
+    process.stdout.write(configToYaml(config));
+    return 0;
+  }
+  if (!resume) runDir = createRunDir(config.outputDir, config.experiment ?? 'default', config.seed);
+  const lock = lockRunFolder(runDir);
+  try {
+    const summary = await runTraining(config, {
+      log, warn, signal, runDir, resume,
+      ...(configFile ? { configFile } : {}), ...(args.progress !== undefined ? { live: args.progress } : {}),
+    });
+    log(`summary: ${path.join(summary.runDir, 'summary.json')}`);
+    return summary.status === 'interrupted' ? EXIT_INTERRUPTED : 0;
+  } finally {
+    lock.release();
+  }
 });

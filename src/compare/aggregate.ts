@@ -1,11 +1,11 @@
 // Collects a suite's run folders into one record per run, and per-variant and per-head-pair statistics over seeds.
 import fs from 'node:fs';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import type { EpochLogs } from '../train/callbacks/types.js';
 import { WORKER_ERROR_FILE } from './execute.js';
 import { pairStats, type PairStats } from './pairs.js';
 import type { Plan, RunSpec, Variant } from './plan.js';
+import { runLockState } from './run-lock.js';
 import { readMetrics, runState } from './run-state.js';
 import { mean, std } from '../util/stats.js';
 
@@ -114,7 +114,8 @@ function readText(file: string): string | undefined {
 /** Is a live compare holding this run's lock? (Decides whether status `running` means running or interrupted.) */
 function isLocked(spec: RunSpec): boolean {
   try {
-    return lockfile.checkSync(spec.runDir, { realpath: false, lockfilePath: `${spec.runDir}.lock`, stale: 30_000 });
+    const state = runLockState(spec.runDir);
+    return state === 'held' || state === 'orphaned';
   } catch {
     return false;
   }

@@ -125,7 +125,9 @@ export async function camsForSuite(plan: Plan, agg: Aggregate, log: (l: string) 
   if (first) {
     // CAM runs in this process: give it the suite's backend (native where built), not tfjs's pure-JS default.
     try {
-      await selectBackend(first.backend, { threads: first.threads, warn });
+      await selectBackend(first.backend, {
+        threads: first.threads, warn, info: log, ...(first.webgpu?.adapter ? { webgpuAdapter: first.webgpu.adapter } : {}),
+      });
     } catch (e) {
       warn(`CAM: ${(e as Error).message}; no CAM section`);
       return undefined;

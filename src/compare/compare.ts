@@ -4,6 +4,7 @@ import path from 'node:path';
 import { aggregate, type Aggregate } from './aggregate.js';
 import { camsForSuite } from './cam.js';
 import { comparisonCsv, runsCsv, writeAtomic } from './csv.js';
+import { dryRunRows, formatDryRun } from './dry-run.js';
 import { executeRuns, type RunLauncher, type RunOutcome } from './execute.js';
 import { planSuite, type Plan } from './plan.js';
 import { makePlots, svgToPng } from './plots.js';
@@ -28,6 +29,8 @@ export interface CompareOptions {
   shard?: Shard;
   /** Aggregate what the run folders hold; train nothing. */
   collect?: boolean;
+  /** Print what each run would do (skip, resume, train, start over) and the time left; train and write nothing. */
+  dryRun?: boolean;
   /** Skip plots and report.html (CSV files and the table only). */
   noReport?: boolean;
   /** Leave the CAM grids and localization scores out of report.html. */
@@ -44,7 +47,8 @@ export interface CompareResult {
   plan: Plan;
   /** What this invocation did to its share of the runs ([] with collect). */
   outcomes: RunOutcome[];
-  agg: Aggregate;
+  /** The aggregate written (absent after a dry run, which writes nothing). */
+  agg?: Aggregate;
   /** 0, or 1 when a run this invocation trained did not complete. */
   exitCode: number;
 }
@@ -85,6 +89,10 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   opts.log(`suite ${plan.suite}: ${plan.variants.length} variants x ${plan.seeds.length} seeds = ${plan.runs.length} runs` +
     (opts.shard ? `; shard ${opts.shard.index}/${opts.shard.count} takes ${mine.length}` : '') +
     ` (folder ${path.relative('.', plan.suiteDir) || '.'})`);
+  if (opts.dryRun) {
+    for (const line of formatDryRun(dryRunRows(mine), opts.jobs ?? 1)) opts.log(line);
+    return { plan, outcomes: [], exitCode: 0 };
+  }
   let outcomes: RunOutcome[] = [];
   if (!opts.collect) {
     outcomes = await executeRuns(mine, {
@@ -94,7 +102,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
     const ran = outcomes.filter((o) => o.action === 'ran').length;
     const skipped = outcomes.filter((o) => o.action === 'skipped').length;
     const locked = outcomes.filter((o) => o.action === 'locked').length;
-    opts.log(`trained ${ran}, already completed ${skipped}` + (locked ? `, left to another compare ${locked}` : ''));
+    opts.log(`trained ${ran}, already completed ${skipped}` + (locked ? `, trained by another compare ${locked}` : ''));
   }
   const agg = await writeOutputs(plan, opts);
   opts.log('');

@@ -1,6 +1,6 @@
 // runs.csv and comparison.csv: column lists, and atomic writes (two compares collecting at once never leave half a file).
 import { createObjectCsvStringifier } from 'csv-writer';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomic } from '../io/durable-write.js';
 import type { Aggregate, RunRecord, VariantStats } from './aggregate.js';
 import { PAIRED_METRICS, type PairedMetric, type PairStats } from './pairs.js';
 import type { PairedResult } from '../util/stats.js';
@@ -81,5 +81,5 @@ export function comparisonCsv(agg: Aggregate): string {
 
 /** Writes through a temporary file and rename, so readers and concurrent writers only ever see whole files. */
 export async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
-  await writeFileAtomic(file, data);
+  writeFileAtomic(file, data);
 }

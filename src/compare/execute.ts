@@ -1,20 +1,24 @@
-// Runs a suite's runs N at a time in child processes: skips completed ones, locks each run folder, never stops on a failure.
+// Runs a suite's runs N at a time in child processes: skips completed ones, locks each run folder, never stops on a
+// failure, and waits for the runs another compare is training (taking them over if that compare dies).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import lockfile from 'proper-lockfile';
-import { checkpointDir } from '../train/checkpoint.js';
 import type { RunSpec } from './plan.js';
 import { readSummary } from '../train/summary.js';
-import { runState } from './run-state.js';
+import { lockHolders, tryLockRun, type RunLock } from './run-lock.js';
+import { canResume, runState } from './run-state.js';
 import type { WorkerRequest } from './worker.js';
 
 /** What happened to one run in this invocation. */
 export interface RunOutcome {
   spec: RunSpec;
-  /** skipped: already completed; locked: another compare holds it right now; ran: trained here. */
+  /**
+   * skipped: completed before this compare looked; locked: trained by another compare (this one waited for it, or was
+   * stopped while waiting); ran: trained here.
+   */
   action: 'skipped' | 'locked' | 'ran';
   /** summary.json's status afterwards ('missing' when the worker died before writing one). */
   status: string;
@@ -30,6 +34,8 @@ export interface LaunchRequest {
   logFile: string;
   /** Aborted when compare itself is asked to stop: the run should checkpoint and end. */
   signal?: AbortSignal;
+  /** Called with the pid of the process that trains the run, as soon as it exists (it joins the run's lock). */
+  onSpawn?: (pid: number) => void;
 }
 
 /** Trains one run into spec.runDir; resolves when it ends (the outcome is in the folder). */
@@ -42,8 +48,10 @@ export interface ExecuteOptions {
   warn: (line: string) => void;
   /** How a run is trained; default: a child `compare --worker` process. Tests pass a fake. */
   launcher?: RunLauncher;
-  /** Lock staleness: a lock not refreshed for this long belongs to a dead process and may be taken over. */
+  /** Lock staleness: another machine's lock not refreshed for this long belongs to a dead process and is taken over. */
   staleMs?: number;
+  /** How often to look again at a run another compare holds (ms). */
+  pollMs?: number;
   /** When aborted, no further run starts and running ones are told to stop (they checkpoint and can be resumed). */
   signal?: AbortSignal;
 }
@@ -64,8 +72,12 @@ function tailOf(file: string, lines = 8): string {
   }
 }
 
-/** Default launcher: `node --import tsx src/cli/compare.ts --worker`, config on stdin, stdout+stderr into the run's log. */
-export const childLauncher: RunLauncher = ({ spec, resume, logFile, signal }) =>
+/**
+ * Default launcher: `node --import tsx src/cli/compare.ts --worker`, stdout+stderr into the run's log. The request is
+ * the first line on the worker's stdin, which then stays open: when this process dies, even by SIGKILL, the worker
+ * reads end-of-file and stops with a checkpoint instead of training on beside the compare that reruns the suite.
+ */
+export const childLauncher: RunLauncher = ({ spec, resume, logFile, signal, onSpawn }) =>
   new Promise((resolve, reject) => {
     const out = fs.openSync(logFile, 'a');
     const child = spawn(process.execPath, ['--import', TSX_LOADER, COMPARE_CLI, '--worker'], {
@@ -73,13 +85,16 @@ export const childLauncher: RunLauncher = ({ spec, resume, logFile, signal }) =>
       env: process.env,
     });
     fs.closeSync(out);
+    if (child.pid !== undefined) onSpawn?.(child.pid);
     const req: WorkerRequest = { config: spec.config, runDir: spec.runDir, resume, configSha256: spec.configSha256 };
-    child.stdin?.end(JSON.stringify(req));
+    child.stdin?.on('error', () => undefined); // a worker that died at once: its exit code and log tell why
+    child.stdin?.write(`${JSON.stringify(req)}\n`);
     const onAbort = () => child.kill('SIGTERM');
     signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', reject);
     child.on('close', (code, sig) => {
       signal?.removeEventListener('abort', onAbort);
+      child.stdin?.destroy();
       resolve({ exitCode: code ?? (sig ? 128 : 1), tail: tailOf(logFile) });
     });
   });
@@ -88,36 +103,36 @@ function describe(spec: RunSpec): string {
   return `${spec.variant} seed ${spec.seed}`;
 }
 
-/** Locks, (re)trains and reports one run; never throws for a run's own failure. */
-async function executeOne(spec: RunSpec, opts: ExecuteOptions, launcher: RunLauncher, tag: string): Promise<RunOutcome> {
+/**
+ * Locks, (re)trains and reports one run; never throws for a run's own failure. Another compare's run: its lock state.
+ * afterOther: another compare held the run until now; a failure of its is reported, not retried at once.
+ */
+async function executeOne(spec: RunSpec, opts: ExecuteOptions, launcher: RunLauncher, tag: string, afterOther: boolean):
+Promise<RunOutcome | 'held' | 'orphaned'> {
   const t0 = Date.now();
   const seconds = () => (Date.now() - t0) / 1000;
   const before = runState(spec);
   if (before.condition === 'completed') return { spec, action: 'skipped', status: 'completed', seconds: 0 };
 
   fs.mkdirSync(path.dirname(spec.runDir), { recursive: true });
-  let release: () => Promise<void>;
-  try {
-    // The lock is a sibling folder (seed-1.lock), refreshed every stale/3 ms by this (never blocked) process.
-    const stale = opts.staleMs ?? 30_000;
-    release = await lockfile.lock(spec.runDir, {
-      realpath: false, lockfilePath: `${spec.runDir}.lock`, stale, update: Math.floor(stale / 3), retries: 0,
-      onCompromised: (e) => opts.warn(`${tag} ${describe(spec)}: lock lost (${e.message}); another compare may train it too`),
-    });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
-    opts.log(`${tag} ${describe(spec)}: being trained by another compare, left to it`);
-    return { spec, action: 'locked', status: readSummary(spec.runDir)?.status ?? 'missing', seconds: 0 };
-  }
+  // The lock is a sibling folder (seed-1.lock) naming this process and, once started, the worker.
+  const lock: RunLock | 'held' | 'orphaned' = tryLockRun(spec.runDir, {
+    ...(opts.staleMs !== undefined ? { staleMs: opts.staleMs } : {}),
+    onCompromised: (why) => opts.warn(`${tag} ${describe(spec)}: lock lost (${why}); another compare may train it too`),
+  });
+  if (typeof lock === 'string') return lock;
   try {
     // Another compare may have finished it between our first look and the lock.
     const now = runState(spec);
     if (now.condition === 'completed') return { spec, action: 'skipped', status: 'completed', seconds: 0 };
+    const theirs = now.condition === 'incomplete' ? now.summary : undefined;
+    if (afterOther && theirs && (theirs.status === 'failed' || theirs.status === 'diverged')) {
+      return { spec, action: 'locked', status: theirs.status, ...(theirs.error ? { error: theirs.error } : {}), seconds: 0 };
+    }
     // Same config, stopped or killed mid-run, with a checkpoint: resume. Otherwise (never started, another config,
     // failed, diverged: rerunning the same steps would fail the same way) start over in an emptied folder.
     // (runTraining resumes only a byte-identical config.yaml: a folder written before a schema change starts over.)
-    const resume = now.condition === 'incomplete' && now.exact === true &&
-      (now.summary?.status === 'interrupted' || now.summary?.status === 'running') && checkpointDir(spec.runDir) !== undefined;
+    const resume = canResume(now, spec.runDir);
     if (!resume) {
       fs.rmSync(spec.runDir, { recursive: true, force: true });
       fs.mkdirSync(spec.runDir, { recursive: true });
@@ -128,7 +143,9 @@ async function executeOne(spec: RunSpec, opts: ExecuteOptions, launcher: RunLaun
     opts.log(`${tag} ${describe(spec)}: ${resume ? 'resuming' : 'training'} (log: ${path.relative('.', logFile)})`);
     let result: { exitCode: number; tail: string };
     try {
-      result = await launcher({ spec, resume, logFile, ...(opts.signal ? { signal: opts.signal } : {}) });
+      result = await launcher({
+        spec, resume, logFile, onSpawn: (pid) => lock.addProcess(pid), ...(opts.signal ? { signal: opts.signal } : {}),
+      });
     } catch (e) {
       result = { exitCode: 1, tail: (e as Error).message };
     }
@@ -138,6 +155,14 @@ async function executeOne(spec: RunSpec, opts: ExecuteOptions, launcher: RunLaun
       const err = summary?.test?.final.error;
       opts.log(`${tag} ${describe(spec)}: completed in ${seconds().toFixed(1)} s` + (err !== undefined ? `, last epoch's test error ${(100 * err).toFixed(2)}%` : ''));
       return { spec, action: 'ran', status, seconds: seconds() };
+    }
+    if (resume && result.exitCode !== 0 && status === 'interrupted') {
+      // The resume itself failed (a damaged checkpoint, no room): runTraining left the folder as it found it, so it
+      // still reads `interrupted`; say so instead of promising a resume that would fail the same way.
+      const error = `could not resume: ${result.tail.split('\n').filter((l) => l.trim()).at(-1) ?? `worker exited with code ${result.exitCode}`}`;
+      fs.writeFileSync(path.join(spec.runDir, WORKER_ERROR_FILE), `${error}\n`);
+      opts.warn(`${tag} ${describe(spec)}: failed: ${error} (the run folder is left as it was; delete it to train the run from scratch)`);
+      return { spec, action: 'ran', status: 'failed', error, seconds: seconds() };
     }
     if (status === 'interrupted') {
       opts.warn(`${tag} ${describe(spec)}: interrupted after ${summary?.epochsRun ?? 0} epochs (checkpoint kept; the next compare resumes it)`);
@@ -150,19 +175,42 @@ async function executeOne(spec: RunSpec, opts: ExecuteOptions, launcher: RunLaun
     opts.warn(`${tag} ${describe(spec)}: ${shown}: ${error}`);
     return { spec, action: 'ran', status: shown, error, seconds: seconds() };
   } finally {
-    await release().catch(() => undefined);
+    lock.release();
   }
 }
 
-/** Runs `runs` with at most opts.jobs at once, in order; resolves with one outcome per run started, in run order. */
+/**
+ * Runs `runs` with at most opts.jobs at once, in order; resolves with one outcome per run looked at, in run order.
+ * Runs another compare holds go to the back of the queue and are looked at again every pollMs until that compare lets
+ * go of them (completed: reported as its; died: taken over here), so every compare ends with the whole suite done.
+ */
 export async function executeRuns(runs: readonly RunSpec[], opts: ExecuteOptions): Promise<RunOutcome[]> {
   const launcher = opts.launcher ?? childLauncher;
+  const pollMs = opts.pollMs ?? 1000;
   const outcomes: RunOutcome[] = new Array<RunOutcome>(runs.length);
-  let next = 0;
+  const queue = runs.map((_, i) => i);
+  /** Runs found held by another compare, with the last state said about them. */
+  const waiting = new Map<number, 'held' | 'orphaned'>();
   const worker = async () => {
-    while (next < runs.length && !opts.signal?.aborted) {
-      const i = next++;
-      outcomes[i] = await executeOne(runs[i], opts, launcher, `[${i + 1}/${runs.length}]`);
+    for (let i = queue.shift(); i !== undefined && !opts.signal?.aborted; i = queue.shift()) {
+      const spec = runs[i]!;
+      const tag = `[${i + 1}/${runs.length}]`;
+      const o = await executeOne(spec, opts, launcher, tag, waiting.has(i));
+      if (typeof o !== 'string') {
+        outcomes[i] = waiting.has(i) && o.action === 'skipped' ? { ...o, action: 'locked' } : o;
+        continue;
+      }
+      if (waiting.get(i) !== o) {
+        opts.log(o === 'held'
+          ? `${tag} ${describe(spec)}: being trained by another compare; waiting for it`
+          : `${tag} ${describe(spec)}: its compare died; waiting for its worker (pid ${lockHolders(spec.runDir).slice(1).join(', ')}) to stop`);
+      }
+      waiting.set(i, o);
+      // Stopped while waiting: the run stays the other compare's.
+      outcomes[i] = { spec, action: 'locked', status: readSummary(spec.runDir)?.status ?? 'missing', seconds: 0 };
+      queue.push(i);
+      // Only runs of other compares left: look again later, not in a busy loop.
+      if (queue.every((j) => waiting.has(j))) await sleep(pollMs, undefined, { signal: opts.signal }).catch(() => undefined);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, runs.length)) }, worker));

@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { configToYaml, validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { EpochLogs } from '../train/callbacks/types.js';
+import { checkpointDir } from '../train/checkpoint.js';
 import { readSummary, type RunSummary } from '../train/summary.js';
 import { sha256, type RunSpec } from './plan.js';
 
@@ -57,6 +58,16 @@ export function runState(spec: RunSpec): RunState {
   const exact = summary.configSha256 === spec.configSha256;
   if (!exact && !sameConfig(yamlText, spec.config)) return { condition: 'stale', summary };
   return { condition: summary.status === 'completed' ? 'completed' : 'incomplete', summary, exact };
+}
+
+/**
+ * Whether a rerun resumes this run from its checkpoint: same config byte for byte (runTraining resumes only that),
+ * stopped or killed mid-run (interrupted, or running with no live owner), and a checkpoint on disk. Otherwise a run
+ * that is not completed starts over.
+ */
+export function canResume(state: RunState, runDir: string): boolean {
+  return state.condition === 'incomplete' && state.exact === true &&
+    (state.summary?.status === 'interrupted' || state.summary?.status === 'running') && checkpointDir(runDir) !== undefined;
 }
 
 /** metrics.csv rows as numbers (one per epoch); [] when the file is absent. */

@@ -1,5 +1,6 @@
-// The child-process side of a suite run: reads {config, runDir, resume} as JSON on stdin and trains that one run.
+// The child-process side of a suite run: reads {config, runDir, resume} as a JSON line on stdin and trains that one run.
 import crypto from 'node:crypto';
+import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { configToYaml, validateConfig } from '../config/load.js';
 import { UserError } from '../errors.js';
 import { runTraining } from '../train/run.js';
@@ -14,19 +15,44 @@ export interface WorkerRequest {
   configSha256: string;
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * The request (stdin's first line), and a promise that resolves when stdin ends after it: the parent keeps its end open
+ * while it lives, so that end means the compare that started this worker is gone (exited, crashed, killed). A request
+ * without a newline, ended by end-of-file, comes from a compare started before this protocol (still running a suite
+ * while the code was updated): there the end says nothing about the parent, and parentGone never resolves.
+ */
+function readRequest(): Promise<{ line: string; parentGone: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    let lineDone = false;
+    let resolveGone: () => void = () => undefined;
+    const parentGone = new Promise<void>((r) => (resolveGone = r));
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => {
+      if (lineDone) return; // the request is in; later input means nothing
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      lineDone = true;
+      resolve({ line: text.slice(0, nl), parentGone });
+    });
+    process.stdin.on('end', () => {
+      if (lineDone) resolveGone();
+      else resolve({ line: text, parentGone: new Promise<void>(() => undefined) });
+    });
+    process.stdin.on('error', reject);
+  });
 }
 
 /**
  * Trains the run the parent asked for; the run folder's summary.json carries the outcome. SIGTERM/SIGINT (a scheduler
- * preempting the job, Ctrl-C) stop it after the current batch with a checkpoint, so the next compare resumes it.
+ * preempting the job, Ctrl-C) and the parent's death stop it after the current batch with a checkpoint, so the next
+ * compare resumes it.
  * Returns the exit code: 0 completed, 1 otherwise; errors propagate to the CLI's handler, which prints them to the log.
  */
 export async function runWorker(log: (l: string) => void, warn: (l: string) => void): Promise<number> {
-  const req = JSON.parse(await readStdin()) as WorkerRequest;
+  const { line, parentGone } = await readRequest();
+  const req = JSON.parse(line) as WorkerRequest;
   const config = validateConfig(req.config as Record<string, unknown>, `worker request for ${req.runDir}`);
   // The code (schema defaults) may have changed since the parent planned the suite: such a run would land in a folder
   // named after another config, so refuse it and let the next compare plan again.
@@ -39,10 +65,17 @@ export async function runWorker(log: (l: string) => void, warn: (l: string) => v
     warn(`${sig}: stopping after this batch (checkpoint kept; the next compare resumes)`);
     abort.abort();
   };
-  // Persistent listeners, not once(): signal-exit (used by write-file-atomic) re-raises a signal that has no other
+  // Persistent listeners, not once(): signal-exit (used by proper-lockfile) re-raises a signal that has no other
   // listener left, which would kill the worker before it writes its checkpoint.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  const summary = await runTraining(config, { log, warn, runDir: req.runDir, live: false, resume: req.resume, signal: abort.signal });
+  // A compare killed outright (SIGKILL, out of memory) sends no signal: its lock would soon let another compare resume
+  // this run, so stop as if told to, rather than train the same folder twice.
+  void parentGone.then(() => stop('compare (the parent process) is gone'));
+  // Signals and the end of stdin are events: let them in after every batch, not only when an epoch's files are written.
+  const yieldEachBatch = { onBatchEnd: () => yieldToEvents() };
+  const summary = await runTraining(config, {
+    log, warn, runDir: req.runDir, live: false, resume: req.resume, signal: abort.signal, callbacks: [yieldEachBatch],
+  });
   return summary.status === 'completed' ? 0 : 1;
 }

@@ -48,7 +48,8 @@ export function deepMerge(base: Tree, over: Tree): Tree {
   return out;
 }
 
-function readYaml(file: string): Tree {
+/** One YAML file as a mapping, read with the size limit and the alias-bomb guard (also for run folders' config.yaml). */
+export function readYaml(file: string): Tree {
   let text: string;
   try {
     const st = fs.statSync(file);

@@ -19,7 +19,8 @@ const rate = z.number().min(0).max(0.99);
 export const BODY_NAMES = ['nin', 'cnn', 'resnet'] as const;
 export const HEAD_NAMES = ['gap', 'gap-dense', 'fc', 'fc-dropout'] as const;
 export const DATASET_NAMES = ['synthetic', 'cifar10', 'cifar100', 'mnist', 'fashion-mnist'] as const;
-export const BACKEND_NAMES = ['auto', 'native', 'tensorflow', 'cpu'] as const;
+export const BACKEND_NAMES = ['auto', 'native', 'tensorflow', 'webgpu', 'cpu'] as const;
+export const PRECISIONS = ['fp32', 'bf16', 'auto'] as const;
 export const INITIALIZERS = ['heNormal', 'heUniform', 'glorotNormal', 'glorotUniform', 'randomNormal'] as const;
 
 const syntheticSchema = z.strictObject({
@@ -154,6 +155,8 @@ const trainSchema = z.strictObject({
   earlyStopping: earlyStoppingSchema.prefault({}),
   checkpointMinutes: z.number().min(0).max(1440).default(10)
     .describe('Also checkpoint every N minutes within an epoch (0 = only at epoch ends).'),
+  precision: z.enum(PRECISIONS).default('fp32')
+    .describe("Arithmetic of convolutions and matmuls. bf16: bfloat16 operands with fp32 accumulation on the native backend, each layer kept in fp32 where that measured faster; weights, optimizer state, loss and saved models stay fp32. Needs a CPU with AVX512_BF16 or AMX (an error otherwise); 'auto' uses bf16 there and fp32 elsewhere, saying so in one line."),
 });
 
 export const configSchema = z.strictObject({
@@ -164,8 +167,14 @@ export const configSchema = z.strictObject({
     .describe("Runs go to <outputDir>/<experiment>/<run-id>/; defaults to the config file's name."),
   seed: z.number().int().nonnegative().max(2 ** 31 - 1).default(1)
     .describe('Seeds weight init, the validation split, shuffling, augmentation and dropout.'),
-  backend: z.enum(BACKEND_NAMES).default('auto').describe('tfjs backend: auto picks tfjs-node-gpu only with a GPU, else native (oneDNN), else the pure-JS cpu backend.'),
+  backend: z.enum(BACKEND_NAMES).default('auto').describe('tfjs backend: auto picks tfjs-node-gpu when it sees a CUDA GPU, else webgpu (Dawn) on a hardware GPU adapter, else native (oneDNN), else tfjs-node, else the pure-JS cpu backend; webgpu by name also runs on a software adapter (docs/webgpu.md).'),
   threads: nonNegInt(LIMITS.threads).default(0).describe('Threads for the native backend (0 = one per core).'),
+  // Optional without a default, so that configs (and run folders' config.yaml, which resume compares) without it
+  // resolve as before.
+  webgpu: z.strictObject({
+    adapter: z.string().min(1).max(200).optional()
+      .describe("Run on the adapter whose name contains this text, ignoring case and punctuation (scripts/gpu-check.sh lists the names); default: Dawn's high-performance adapter."),
+  }).optional().describe('The webgpu backend (also used by auto on a hardware GPU).'),
   outputDir: z.string().min(1).default('experiments').describe('Root of all run folders.'),
   data: dataSchema.prefault({}),
   model: modelSchema.prefault({}),
@@ -190,6 +199,7 @@ export type BodyName = (typeof BODY_NAMES)[number];
 export type HeadName = (typeof HEAD_NAMES)[number];
 export type DatasetName = (typeof DATASET_NAMES)[number];
 export type BackendName = (typeof BACKEND_NAMES)[number];
+export type PrecisionName = (typeof PRECISIONS)[number];
 
 /** The defaults alone, e.g. for tests that override a few keys. */
 export function defaultConfig(): Config {

@@ -37,7 +37,8 @@ export const CIFAR_LAYOUT = {
   },
 } as const;
 
-const CIFAR10_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+/** CIFAR-10's class names in label order (batches.meta.txt). */
+export const CIFAR10_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 /**
  * Parses one CIFAR binary file. Every record's label bytes are range-checked (both of CIFAR-100's), so a

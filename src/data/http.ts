@@ -37,12 +37,29 @@ function dispatcher(env: NodeJS.ProcessEnv = process.env): Dispatcher {
 }
 
 /** GETs a URL through the environment's proxy (if any), following redirects; resolves with the 200 response's body. */
-export async function httpGet(url: string): Promise<GetResponse> {
+export async function httpGet(url: string, idleTimeoutMs = IDLE_TIMEOUT_MS): Promise<GetResponse> {
   let current = url;
   for (let redirects = 0; ; redirects++) {
     const u = new URL(current);
     if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error(`unsupported URL scheme in ${current}`);
-    const res = await request(current, { method: 'GET', dispatcher: dispatcher() });
+    // Until the headers arrive (TCP connect, a proxy's CONNECT, the server's answer). headersTimeout and an abort
+    // signal do not cover a proxy that accepts the connection and never answers the CONNECT (undici 7 waits on it
+    // forever), so the wait is raced against a timer, and the agent, with its hanging tunnel, is destroyed.
+    const d = dispatcher();
+    let timer: NodeJS.Timeout | undefined;
+    const noAnswer = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer for ${idleTimeoutMs / 1000} s`)), idleTimeoutMs);
+    });
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await Promise.race([request(current, { method: 'GET', dispatcher: d }), noAnswer]);
+    } catch (e) {
+      if (agent?.dispatcher === d) agent = undefined;
+      void d.destroy().catch(() => {});
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
     const location = res.headers.location;
     if (res.statusCode >= 300 && res.statusCode < 400 && location) {
       res.body.resume();

@@ -1,9 +1,10 @@
 // Preprocessors fitted on the training set (standardize, GCN + ZCA, none); serializable so CAM/inference reuse them.
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { NATIVE_BACKEND_NAME } from '../backend/native/gradients.js';
 import { UserError } from '../errors.js';
-import { loadZcaCache, saveZcaCache, zcaCacheKey } from './zca-cache.js';
-import { DEFAULT_GCN_ZCA, fitZca, gcn, whiten, type GcnZcaParams } from './zca.js';
+import { loadZcaCache, saveZcaCache, zcaCacheUnwritable, zcaFit } from './zca-cache.js';
+import { DEFAULT_GCN_ZCA, fitZca, gcn, whiten, zcaKernels, type GcnZcaParams } from './zca.js';
 import type { ImageSet } from './types.js';
 
 export type PreprocessingKind = 'standardize' | 'gcn-zca' | 'none';
@@ -18,17 +19,23 @@ export interface Preprocessor {
 }
 
 export interface FitOptions {
-  /** gcn-zca: fit on at most this many training images (evenly spaced); the eigendecomposition cost does not depend on it. */
+  /** gcn-zca: fit on at most this many training images (evenly spaced; default DEFAULT_ZCA_SAMPLES). */
   maxSamples?: number;
   /** gcn-zca: folder for fitted whitening matrices, keyed by a hash of the sampled pixels; reused on later runs. */
   cacheDir?: string;
   /** gcn-zca: GCN/ZCA constants (pylearn2's CIFAR-10 values by default). */
   params?: Partial<GcnZcaParams>;
   log?: (line: string) => void;
+  /** gcn-zca: a cache that is damaged or cannot be written (one line each; the fit goes on). Defaults to `log`. */
+  warn?: (line: string) => void;
 }
 
-/** Default cap on the images used to fit ZCA (the covariance costs maxSamples * d^2 / 2 multiply-adds). */
-export const DEFAULT_ZCA_SAMPLES = 10_000;
+/**
+ * Default cap on the images used to fit ZCA: all of CIFAR's 50,000 training images (the covariance costs
+ * samples * d^2 / 2 multiply-adds: seconds on the native path). The same on every path, so a fit, and its cache file,
+ * does not depend on whether the machine has LAPACK.
+ */
+export const DEFAULT_ZCA_SAMPLES = 50_000;
 
 function checkSize(h: number, w: number, c: number, fitted: { h: number; w: number; c: number }, kind: string): void {
   if (h !== fitted.h || w !== fitted.w || c !== fitted.c) {
@@ -90,6 +97,10 @@ class StandardizePreprocessor implements Preprocessor {
   }
 }
 
+/** Backends whose tensors live in JavaScript memory: whitening runs in whiten() (the addon's sgemm or loops). And
+ *  webgpu: in Node it has no synchronous read (dataSync needs OffscreenCanvas), which toFloat would need. */
+const CPU_BACKENDS = new Set(['cpu', NATIVE_BACKEND_NAME, 'webgpu']);
+
 /** Per-image GCN, then (g - mean) W with the ZCA matrix W (d x d, d = h*w*c). */
 class GcnZcaPreprocessor implements Preprocessor {
   readonly kind = 'gcn-zca';
@@ -105,8 +116,11 @@ class GcnZcaPreprocessor implements Preprocessor {
     const d = h * w * c;
     const g = new Float32Array(n * d);
     for (let i = 0; i < n; i++) gcn(images, i * d, d, this.params, g, i * d);
-    if (tf.getBackend() === 'cpu' || n === 0) return whiten(g, n, d, this.mean, this.whitening);
-    // On a native backend its matmul is far faster than plain loops.
+    // One GEMM per batch. On the CPU backends (cpu, native) the addon's sgemm when it loads, else plain loops; on
+    // another backend (tfjs-node-gpu) its own matMul, on the device. Before anything initialized a backend getBackend()
+    // is undefined, and the first call alone would take the matMul path (different float rounding from later calls).
+    tf.backend();
+    if (n === 0 || CPU_BACKENDS.has(tf.getBackend())) return whiten(g, n, d, this.mean, this.whitening);
     return tf.tidy(() => {
       const x = tf.sub(tf.tensor2d(g, [n, d]), tf.tensor1d(this.mean));
       return tf.matMul(x, tf.tensor2d(this.whitening, [d, d])).dataSync() as Float32Array;
@@ -159,25 +173,44 @@ function fitGcnZca(train: ImageSet, opts: FitOptions): GcnZcaPreprocessor {
   const d = size.h * size.w * size.c;
   const m = Math.min(train.n, opts.maxSamples ?? DEFAULT_ZCA_SAMPLES);
   const log = opts.log ?? (() => {});
+  const warn = opts.warn ?? log;
   // Evenly spaced images: deterministic and spread over the whole (already shuffled-by-split) training set.
   const indices = Array.from({ length: m }, (_, k) => Math.floor((k * train.n) / m));
-  const key = opts.cacheDir ? zcaCacheKey(train, indices, params) : '';
-  if (opts.cacheDir) {
-    const hit = loadZcaCache(opts.cacheDir, key, d);
-    if (hit) {
-      log(`gcn-zca: reusing whitening matrix ${hit.file}`);
-      return new GcnZcaPreprocessor(size, params, hit.mean, hit.whitening, m);
+  // Where the fit is cached, and what identifies it (shape, constants, sampled pixels): the file is keyed and checked by it.
+  const cache = opts.cacheDir ? { dir: opts.cacheDir, fit: zcaFit(train, indices, params) } : undefined;
+  let saveCache = false;
+  if (cache) {
+    const found = loadZcaCache(cache.dir, cache.fit);
+    if (found.kind === 'hit') {
+      log(`gcn-zca: reusing whitening matrix ${found.file}`);
+      return new GcnZcaPreprocessor(size, params, found.mean, found.whitening, m);
     }
+    if (found.kind === 'bad') warn(`gcn-zca: the cached whitening matrix ${found.file} ${found.reason}; fitting it again`);
+    // Checked before the fit (minutes without LAPACK), so the fit is never lost to an unwritable cache afterwards.
+    const unwritable = zcaCacheUnwritable(cache.dir);
+    if (unwritable) warn(`gcn-zca: cannot write the ZCA cache in ${cache.dir} (${unwritable}); fitting without saving it`);
+    saveCache = !unwritable;
   }
   const started = Date.now();
-  log(`gcn-zca: fitting ZCA on ${m} images of ${d} values (a ${d}x${d} eigendecomposition; minutes for CIFAR)`);
-  const x = new Float64Array(m * d);
-  indices.forEach((i, k) => gcn(train.images, i * d, d, params, x, k * d));
-  const { mean, whitening } = fitZca(x, m, d, params.filterBias, log);
+  const { kernels, fallback } = zcaKernels();
+  log(`gcn-zca: fitting ZCA on ${m} images of ${d} values (a ${d}x${d} eigendecomposition) with ${kernels.detail}`);
+  if (fallback) {
+    log(`gcn-zca: slow: minutes for CIFAR-sized images in JavaScript (${fallback}; apt-get install liblapacke-dev ` +
+      'libopenblas0-openmp, then npm run build:native)');
+  }
+  const samples = {
+    m,
+    d,
+    read: (start: number, rows: number, out: Float32Array) => {
+      for (let r = 0; r < rows; r++) gcn(train.images, indices[start + r] * d, d, params, out, r * d);
+    },
+  };
+  const { mean, whitening } = fitZca(samples, params.filterBias, kernels, log);
   log(`gcn-zca: fitted in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  if (opts.cacheDir) {
-    const file = saveZcaCache(opts.cacheDir, key, mean, whitening);
-    if (file) log(`gcn-zca: saved ${file}`);
+  if (cache && saveCache) {
+    const saved = saveZcaCache(cache.dir, cache.fit, mean, whitening);
+    if (saved.error) warn(`gcn-zca: could not save the ZCA cache ${saved.file} (${saved.error}); continuing without it`);
+    else log(`gcn-zca: saved ${saved.file}`);
   }
   return new GcnZcaPreprocessor(size, params, mean, whitening, m);
 }

@@ -2,8 +2,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { UserError } from '../errors.js';
+import { writeFileAtomic } from './durable-write.js';
+import { mkdirSafe } from './mkdir-safe.js';
 
 /** Sortable, collision-safe run id: 20261128-041503-s1-a3f9. */
 export function newRunId(seed: number, now = new Date()): string {
@@ -16,7 +17,7 @@ export function newRunId(seed: number, now = new Date()): string {
 export function assertWritable(dir: string): void {
   const probe = path.join(dir, `.write-test-${process.pid}`);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    mkdirSafe(dir);
     fs.writeFileSync(probe, 'ok');
     fs.unlinkSync(probe);
   } catch (e) {
@@ -43,10 +44,11 @@ export function createRunDir(outputDir: string, experiment: string, seed: number
   throw new UserError(`could not create a unique run folder under ${parent}`);
 }
 
+/** Replaces `file` with `value` as JSON, atomically (durable-write.ts: no half file, disk full named). */
 export async function writeJson(file: string, value: unknown): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
 export async function writeText(file: string, text: string): Promise<void> {
-  await writeFileAtomic(file, text);
+  writeFileAtomic(file, text);
 }

@@ -10,8 +10,8 @@ export interface EvalResult {
   acc: number;
 }
 
-/** Mean loss and accuracy of the logits model `net` over `set`; NaN for an empty set. */
-export function evaluate(net: tf.LayersModel, set: ImageSet, pre: Preprocessor, batchSize: number): EvalResult {
+/** Mean loss and accuracy of the logits model `net` over `set`; NaN for an empty set. One asynchronous read per batch. */
+export async function evaluate(net: tf.LayersModel, set: ImageSet, pre: Preprocessor, batchSize: number): Promise<EvalResult> {
   if (set.n === 0) return { loss: NaN, acc: NaN };
   let lossSum = 0;
   let correct = 0;
@@ -20,10 +20,11 @@ export function evaluate(net: tf.LayersModel, set: ImageSet, pre: Preprocessor, 
       const logits = net.apply(b.x, { training: false }) as tf.Tensor2D;
       return tf.stack([tf.mul(crossEntropy(logits, b.y), b.size), countCorrect(logits, b.y)]);
     });
-    const [l, c] = pair.dataSync();
-    lossSum += l;
-    correct += c;
-    tf.dispose([pair, b.x, b.y]);
+    tf.dispose([b.x, b.y]);
+    const [l, c] = await pair.data();
+    pair.dispose();
+    lossSum += l!;
+    correct += c!;
   }
   return { loss: lossSum / set.n, acc: correct / set.n };
 }

@@ -14,6 +14,8 @@ export interface OptimizerState {
 /** An optimizer whose `lr` may change between steps. */
 export interface Optimizer {
   lr: number;
+  /** Names of the slots each variable gets at its first update (checkpoints check them). */
+  readonly slotNames: readonly string[];
   /** Applies one update; `grads` are consumed (disposed). `decay` names the variables that get weight decay. */
   apply(vars: readonly tf.Variable[], grads: Record<string, tf.Tensor>, decay: ReadonlySet<string>): void;
   /** Slot tensors (owned by the optimizer) for checkpoints. */
@@ -29,7 +31,7 @@ abstract class SlotOptimizer implements Optimizer {
   constructor(
     public lr: number,
     protected readonly weightDecay: number,
-    private readonly slotNames: readonly string[],
+    readonly slotNames: readonly string[],
   ) {}
 
   protected slotsFor(v: tf.Variable): Record<string, tf.Variable> {

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { applyPrecision } from '../backend/precision.js';
 import { selectBackend } from '../backend/select.js';
 import { configToYaml } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -27,7 +28,7 @@ import { trainableVariables } from './step.js';
 import { trainEvalCount, trainEvalSample } from './train-eval.js';
 import { createOptimizer } from './optimizer.js';
 import { LrSchedule } from './schedule.js';
-import { readSummary, testResult, type RunSummary } from './summary.js';
+import { carriedOver, readSummary, testResult, type RunSummary } from './summary.js';
 
 export interface RunOptions {
   /** Progress and result lines (stdout). */
@@ -65,16 +66,18 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
   assertWritable(runDir);
   const yamlText = configToYaml(config);
   const configFile = path.join(runDir, 'config.yaml');
+  let prev: RunSummary | undefined;
   if (opts.resume) {
     if (!fs.existsSync(configFile) || fs.readFileSync(configFile, 'utf8') !== yamlText) {
       throw new UserError(`${runDir}: cannot resume: its config.yaml differs from the config given (or is missing)`);
     }
-    const prev = readSummary(runDir);
+    prev = readSummary(runDir);
     if (prev?.status === 'completed') throw new UserError(`${runDir}: this run has already completed; nothing to resume`);
   } else {
     await writeText(configFile, yamlText);
   }
   const summary: RunSummary = {
+    ...carriedOver(prev),
     status: 'running',
     experiment,
     runId: path.basename(runDir),
@@ -82,28 +85,40 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
     ...(opts.configFile ? { configFile: opts.configFile } : {}),
     configSha256: crypto.createHash('sha256').update(yamlText).digest('hex'),
     model: { body: config.model.body, head: config.model.head },
-    epochsRun: 0,
+    epochsRun: prev?.epochsRun ?? 0,
     wallSeconds: 0,
     startedAt: new Date(t0).toISOString(),
     versions: { gaplab: PACKAGE_VERSION, tfjs: tf.version.tfjs, node: process.version },
   };
   const summaryFile = path.join(runDir, 'summary.json');
-  const save = () => writeJson(summaryFile, { ...summary, wallSeconds: (Date.now() - t0) / 1000 });
+  // A resume writes nothing until its checkpoint has been read and checked: one that fails leaves the folder as it was.
+  let writing = !opts.resume;
+  const save = async () => {
+    if (writing) await writeJson(summaryFile, { ...summary, wallSeconds: (Date.now() - t0) / 1000 });
+  };
   await save();
   opts.log(`run folder: ${runDir}`);
 
   const disposables: Array<{ dispose(): void }> = [];
+  let failure: unknown;
   try {
-    const backend = await selectBackend(config.backend, { threads: config.threads, warn: opts.warn });
+    const backend = await selectBackend(config.backend, {
+      threads: config.threads, warn: opts.warn, info: opts.log, ...(config.webgpu?.adapter ? { webgpuAdapter: config.webgpu.adapter } : {}),
+    });
     summary.backend = backend;
     opts.log(`backend: ${backend.name} (${backend.detail})`);
+    summary.precision = applyPrecision(config.train.precision, backend.name, opts.log);
+    if (summary.precision === 'bf16') opts.log('precision: bf16 (convolutions and matmuls in bfloat16 where faster; fp32 weights, optimizer and loss)');
 
-    const data = await loadDataset(config.data, config.seed, opts.log);
-    const { train, val } = splitTrainVal(data.train, config.data.validationSize, config.seed);
+    // The loaded training set is split into copies and dropped here: kept, it would hold the whole set a second time
+    // (154 MB for CIFAR-10) for the whole run.
+    const data = await (async () => {
+      const { train: all, ...rest } = await loadDataset(config.data, config.seed, opts.log);
+      return { ...rest, ...splitTrainVal(all, config.data.validationSize, config.seed) };
+    })();
+    const { train, val } = data;
     const trainEval = trainEvalSample(train, trainEvalCount(config.train.trainEvalSize, train.n, val.n), config.seed);
-    const pre = fitPreprocessor(config.data.preprocessing, train, { cacheDir: dataCacheDir(config.data), log: opts.log });
-    await writeJson(path.join(runDir, 'preprocessing.json'), pre.toJSON());
-    await writeJson(path.join(runDir, 'classes.json'), data.classNames);
+    const pre = fitPreprocessor(config.data.preprocessing, train, { cacheDir: dataCacheDir(config.data), log: opts.log, warn: opts.warn });
     summary.dataset = {
       name: data.name, classes: data.classNames.length, train: train.n, val: val.n, trainEval: trainEval.n, test: data.test.n,
       imageShape: [train.height, train.width, train.channels],
@@ -115,7 +130,6 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
     summary.model.params = built.params;
     opts.log(`model: ${config.model.body} + ${config.model.head}, ${built.params.total.toLocaleString('en-US')} parameters ` +
       `(body ${built.params.body.toLocaleString('en-US')}, head ${built.params.head.toLocaleString('en-US')})`);
-    await save();
 
     const optimizer = createOptimizer(config.train.optimizer, config.model.weightDecay);
     disposables.push(optimizer);
@@ -127,11 +141,17 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
     const vars = trainableVariables(net);
     const metricsFile = path.join(runDir, 'metrics.csv');
     const parts = { runDir, model: built.model, vars, optimizer, schedule, earlyStopping, best };
-    const start = opts.resume ? restoreCheckpoint({ ...parts, metricsFile, log: opts.log }) : undefined;
+    const start = opts.resume ? restoreCheckpoint({ ...parts, metricsFile, log: opts.log, warn: opts.warn }) : undefined;
+    writing = true;
     if (start) {
+      // The checkpoint's, which may be older than what summary.json said (the previous checkpoint, or a crash between).
       summary.final = start.history.at(-1);
       summary.best = best.best;
+      summary.epochsRun = start.history.length;
     }
+    await writeJson(path.join(runDir, 'preprocessing.json'), pre.toJSON());
+    await writeJson(path.join(runDir, 'classes.json'), data.classNames);
+    await save();
     const callbacks: Callback[] = [
       new CsvLogger(metricsFile),
       best,
@@ -147,8 +167,9 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
           }
         },
       },
+      ...(opts.callbacks ?? []),
       {
-        // Keep summary.json current so a crash still says how far the run got.
+        // Keep summary.json current so a crash still says how far the run got; last, after what the others did.
         onEpochEnd: async (l) => {
           summary.final = l;
           summary.best = best.best;
@@ -156,7 +177,6 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
           await save();
         },
       },
-      ...(opts.callbacks ?? []),
     ];
     const state = await fit({ net, optimizer, schedule, train, val, trainEval, pre, config, callbacks, ...(start ? { start } : {}) });
     summary.epochsRun = state.history.length;
@@ -172,13 +192,13 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
     }
 
     const bs = config.train.evalBatchSize;
-    const finalTest = evaluate(net, data.test, pre, bs);
+    const finalTest = await evaluate(net, data.test, pre, bs);
     await saveModel(built.model, path.join(runDir, 'model'));
     let bestTest = finalTest;
     if (best.best && best.best.epoch !== state.history.at(-1)?.epoch) {
       const finalWeights = built.model.getWeights().map((w) => w.clone());
       built.model.setWeights([...best.snapshot()]);
-      bestTest = evaluate(net, data.test, pre, bs);
+      bestTest = await evaluate(net, data.test, pre, bs);
       built.model.setWeights(finalWeights);
       tf.dispose(finalWeights);
     }
@@ -189,14 +209,21 @@ export async function runTraining(config: Config, opts: RunOptions): Promise<Run
       `best-val epoch ${best.best?.epoch ?? '-'} acc ${bestTest.acc.toFixed(4)} loss ${bestTest.loss.toFixed(4)}`);
     return summary;
   } catch (e) {
+    failure = e;
     summary.status = e instanceof DivergedError ? 'diverged' : 'failed';
     summary.error = (e as Error).message;
     throw e;
   } finally {
+    for (const d of disposables.reverse()) d.dispose();
     summary.finishedAt = new Date().toISOString();
     summary.wallSeconds = (Date.now() - t0) / 1000;
-    await save();
-    for (const d of disposables.reverse()) d.dispose();
+    try {
+      await save();
+    } catch (e) {
+      // Still no room (disk full): the error that stopped the run is the one to report.
+      if (failure === undefined) throw e;
+      opts.warn(`summary.json not updated: ${(e as Error).message}`);
+    }
   }
 }
 

@@ -54,8 +54,11 @@ export interface StepContext {
   decay: ReadonlySet<string>;
 }
 
-/** Forward + backward + update on one batch x [b,h,w,c], y [b]; reads two numbers back (one sync). */
-export function trainStep(ctx: StepContext, x: tf.Tensor4D, y: tf.Tensor1D): StepResult {
+/**
+ * Forward + backward + update on one batch x [b,h,w,c], y [b]; reads two numbers back in one asynchronous read
+ * (dataSync would block the thread, and on webgpu it needs OffscreenCanvas, which Node lacks).
+ */
+export async function trainStep(ctx: StepContext, x: tf.Tensor4D, y: tf.Tensor1D): Promise<StepResult> {
   let correct: tf.Scalar | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const logits = ctx.net.apply(x, { training: true }) as tf.Tensor2D;
@@ -64,7 +67,11 @@ export function trainStep(ctx: StepContext, x: tf.Tensor4D, y: tf.Tensor1D): Ste
   }, ctx.vars);
   ctx.optimizer.apply(ctx.vars, grads, ctx.decay);
   const pair = tf.tidy(() => tf.stack([value, correct as tf.Scalar]));
-  const [loss, nCorrect] = pair.dataSync();
-  tf.dispose([pair, value, correct as tf.Scalar]);
-  return { loss, correct: nCorrect };
+  tf.dispose([value, correct as tf.Scalar]);
+  try {
+    const [loss, nCorrect] = await pair.data();
+    return { loss: loss!, correct: nCorrect! };
+  } finally {
+    pair.dispose();
+  }
 }

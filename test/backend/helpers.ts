@@ -33,7 +33,8 @@ export function relError(ref: ArrayLike<number>, got: ArrayLike<number>): number
   return scale === 0 ? diff : diff / scale;
 }
 
-function outputsOn(backend: string, f: () => tf.Tensor | tf.Tensor[]): { shape: number[]; values: Float32Array }[] {
+/** Runs f on `backend` inside a tidy; every output's shape and a copy of its values. */
+export function outputsOn(backend: string, f: () => tf.Tensor | tf.Tensor[]): { shape: number[]; values: Float32Array }[] {
   tf.setBackend(backend);
   const out = tf.tidy(f);
   const list = Array.isArray(out) ? out : [out];

@@ -13,15 +13,15 @@ function rgba(width: number, height: number, px: number[][]): DecodedImage {
 }
 
 describe('cam/image-file and figures', () => {
-  it('resizes bilinearly with half-pixel centres (2x1 -> 4x1) and keeps RGB', () => {
+  it('resizes bilinearly with half-pixel centres (2x1 -> 4x1) and keeps RGB', async () => {
     const img = rgba(2, 1, [[0, 100, 200, 255], [80, 100, 0, 255]]);
     // 1-D half-pixel weights for 2 -> 4: [a, .75a+.25b, .25a+.75b, b].
-    expect(Array.from(toModelImage(img, 1, 4, 3))).to.deep.equal([0, 100, 200, 20, 100, 150, 60, 100, 50, 80, 100, 0]);
+    expect(Array.from(await toModelImage(img, 1, 4, 3))).to.deep.equal([0, 100, 200, 20, 100, 150, 60, 100, 50, 80, 100, 0]);
   });
 
-  it('converts to grey with ITU-R 601 weights and composites alpha over black', () => {
+  it('converts to grey with ITU-R 601 weights and composites alpha over black', async () => {
     const img = rgba(2, 1, [[255, 0, 0, 255], [200, 200, 200, 0]]);
-    expect(Array.from(toModelImage(img, 1, 2, 1))).to.deep.equal([76, 0]); // 0.299 * 255 = 76.2
+    expect(Array.from(await toModelImage(img, 1, 2, 1))).to.deep.equal([76, 0]); // 0.299 * 255 = 76.2
   });
 
   it('decodes PNG and JPEG by their magic numbers', () => {

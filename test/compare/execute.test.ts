@@ -1,16 +1,35 @@
 // Running a suite's runs: skip completed, resume interrupted, rerun failed/stale, respect locks, N at once; fake trainer.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import lockfile from 'proper-lockfile';
 import { aggregate } from '../../src/compare/aggregate.js';
 import { executeRuns, type LaunchRequest, type RunLauncher } from '../../src/compare/execute.js';
 import { planSuite, sha256, type Plan } from '../../src/compare/plan.js';
+import { runLockState } from '../../src/compare/run-lock.js';
 import { runState } from '../../src/compare/run-state.js';
 import { loadSuite } from '../../src/compare/suite.js';
 import { tmpDir, writeFixtureRun, writeSuite } from './helpers.js';
 
 const quiet = { log: () => {}, warn: () => {} };
+
+/**
+ * Leaves the run's lock as a compare killed on this machine would: taken by a process that has exited, and (with
+ * workerSeconds) naming a worker of it still alive for that long. Returns the worker's pid.
+ */
+function lockInDeadProcess(runDir: string, workerSeconds?: number): number | undefined {
+  const script = `import(${JSON.stringify(pathToFileURL(path.resolve('src/compare/run-lock.ts')).href)}).then((m) => {
+    const lock = m.tryLockRun(${JSON.stringify(runDir)});
+    ${workerSeconds ? `const w = require('node:child_process').spawn('sleep', ['${workerSeconds}'], { detached: true, stdio: 'ignore' });
+    lock.addProcess(w.pid); console.log(w.pid);` : ''}
+    process.exit(0);
+  });`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
+  return workerSeconds ? Number(out.trim()) : undefined;
+}
 
 /** A launcher that "trains" by writing a fixture run; `fail` names runs (variant/seed) that fail instead. */
 function fakeLauncher(calls: LaunchRequest[], fail = new Set<string>()): RunLauncher {
@@ -57,6 +76,20 @@ describe('compare execution', () => {
     await executeRuns([spec], { jobs: 1, ...quiet, launcher: fakeLauncher(calls) });
     expect(calls.map((r) => r.resume)).to.deep.equal([true]);
     expect(fs.existsSync(path.join(spec.runDir, 'checkpoint', 'state.json'))).to.equal(true); // not cleared
+  });
+
+  it('reports a resume that failed (damaged checkpoint) as failed, and leaves the folder as it was', async () => {
+    const spec = plan.runs[1];
+    writeFixtureRun(spec, { status: 'interrupted', epochs: [[0.5, 0.4, 1, 1.2]] });
+    fs.mkdirSync(path.join(spec.runDir, 'checkpoint'), { recursive: true });
+    fs.writeFileSync(path.join(spec.runDir, 'checkpoint', 'state.json'), '{}');
+    const warned: string[] = [];
+    // The worker as runTraining behaves on a bad checkpoint: nothing written, exit 2, one line.
+    const [o] = await executeRuns([spec], { jobs: 1, log: () => {}, warn: (l) => warned.push(l), launcher: async () =>
+      ({ exitCode: 2, tail: 'compare: error: checkpoint/weights.bin: sha256 differs from state.json (damaged checkpoint)\n' }) });
+    expect(o).to.include({ action: 'ran', status: 'failed', error: 'could not resume: compare: error: checkpoint/weights.bin: sha256 differs from state.json (damaged checkpoint)' });
+    expect(warned.join('\n')).to.contain('the run folder is left as it was').and.not.contain('the next compare resumes it');
+    expect(JSON.parse(fs.readFileSync(path.join(spec.runDir, 'summary.json'), 'utf8')).status).to.equal('interrupted');
   });
 
   it('starts over (in an emptied folder) an interrupted run without a checkpoint or a run of another config', async () => {
@@ -110,20 +143,56 @@ describe('compare execution', () => {
     expect(runState(spec).condition).to.equal('stale');
   });
 
-  it('leaves a run locked by another compare alone', async () => {
+  it('waits for a run another compare holds and reports its result (completed or failed), without training it', async () => {
+    const spec = plan.runs[2];
+    for (const end of ['completed', 'failed'] as const) {
+      writeFixtureRun(spec, { status: 'running' });
+      // Another machine's compare: a refreshed lock without an owner record this machine can check.
+      const release = await lockfile.lock(spec.runDir, { realpath: false, lockfilePath: `${spec.runDir}.lock` });
+      const calls: LaunchRequest[] = [];
+      const pending = executeRuns([spec], { jobs: 1, ...quiet, pollMs: 20, launcher: fakeLauncher(calls) });
+      try {
+        await sleep(300);
+        expect(calls).to.have.length(0);
+        expect(aggregate(plan).runs[2].record.status).to.equal('running'); // locked: really running
+        writeFixtureRun(spec, { status: end, error: 0.2, epochs: [[0.5, 0.4, 1, 1.2]], message: 'theirs' }); // the other one ends it
+      } finally {
+        await release();
+      }
+      const out = await pending;
+      expect(calls).to.have.length(0);
+      expect(out.map((o) => `${o.action}:${o.status}`)).to.deep.equal([`locked:${end}`]);
+    }
+  });
+
+  it('takes over at once a lock whose compare died on this machine, and resumes the run', async () => {
+    const spec = plan.runs[2];
+    writeFixtureRun(spec, { status: 'running', epochs: [[0.5, 0.4, 1, 1.2]] });
+    fs.mkdirSync(path.join(spec.runDir, 'checkpoint'), { recursive: true });
+    fs.writeFileSync(path.join(spec.runDir, 'checkpoint', 'state.json'), '{}');
+    lockInDeadProcess(spec.runDir);
+    expect(runLockState(spec.runDir)).to.equal('stale');
+    expect(aggregate(plan).runs[2].record.status).to.equal('interrupted'); // nobody holds it: it died
+    const calls: LaunchRequest[] = [];
+    // The lock's mtime is fresh: only its dead owner makes it stale.
+    const out = await executeRuns([spec], { jobs: 1, ...quiet, staleMs: 600_000, launcher: fakeLauncher(calls) });
+    expect(calls.map((r) => r.resume)).to.deep.equal([true]);
+    expect(out.map((o) => `${o.action}:${o.status}`)).to.deep.equal(['ran:completed']);
+    expect(fs.existsSync(`${spec.runDir}.lock`)).to.equal(false);
+  });
+
+  it('waits for the worker of a compare that died before taking its run over', async () => {
     const spec = plan.runs[2];
     writeFixtureRun(spec, { status: 'running' });
-    const release = await lockfile.lock(spec.runDir, { realpath: false, lockfilePath: `${spec.runDir}.lock` });
-    try {
-      const calls: LaunchRequest[] = [];
-      const out = await executeRuns([spec], { jobs: 1, ...quiet, launcher: fakeLauncher(calls) });
-      expect(calls).to.have.length(0);
-      expect(out.map((o) => `${o.action}:${o.status}`)).to.deep.equal(['locked:running']);
-      expect(aggregate(plan).runs[2].record.status).to.equal('running'); // locked: really running
-    } finally {
-      await release();
-    }
-    expect(aggregate(plan).runs[2].record.status).to.equal('interrupted'); // nobody holds it: it died
+    const worker = lockInDeadProcess(spec.runDir, 1.5);
+    expect(runLockState(spec.runDir)).to.equal('orphaned');
+    const lines: string[] = [];
+    const calls: LaunchRequest[] = [];
+    const t0 = Date.now();
+    const out = await executeRuns([spec], { jobs: 1, log: (l) => lines.push(l), warn: () => {}, pollMs: 50, launcher: fakeLauncher(calls) });
+    expect(Date.now() - t0).to.be.above(500); // not before the worker's sleep ended
+    expect(lines.join('\n')).to.contain(`waiting for its worker (pid ${worker}) to stop`);
+    expect(out.map((o) => `${o.action}:${o.status}`)).to.deep.equal(['ran:completed']);
   });
 
   it('lets two compares on one suite share the runs, each run trained once', async () => {

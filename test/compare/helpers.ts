@@ -1,4 +1,6 @@
-// Test helpers for compare: temporary folders, suite files, and fixture run folders written as runTraining would.
+// Test helpers for compare: temporary folders, suite files, fixture run folders written as runTraining would, and the
+// compare CLI as a child process.
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,4 +84,26 @@ export function writeFixtureRun(spec: RunSpec, f: FixtureRun): void {
     'epoch_seconds', 'train_eval_seconds', 'images_per_second',
   ] as const;
   fs.writeFileSync(path.join(spec.runDir, 'metrics.csv'), [cols.join(','), ...history.map((h) => cols.map((c) => h[c] ?? '').join(','))].join('\n') + '\n');
+}
+
+const COMPARE = path.resolve('src/cli/compare.ts');
+
+/** `compare` as one node process (`npm run compare` adds tsx's relay process in front); output kept for messages. */
+export function startCompare(suite: string, outputDir: string, extra: string[] = []): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', COMPARE, '--suite', suite, '--output-dir', outputDir, '--no-report', ...extra], {
+    // A fixed convolution layout: bit-identical results in every process without timing the layouts.
+    env: { ...process.env, GAPLAB_CONV_LAYOUT: 'plain' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output: () => text, exit };
+}
+
+/** How many times a run was started in its folder (runTraining logs the folder once per start or resume). */
+export function starts(spec: RunSpec): number {
+  const log = path.join(spec.runDir, 'train.log');
+  return fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('run folder: ')).length : 0;
 }

@@ -114,7 +114,7 @@ describe('compare on a one-node Slurm cluster', function () {
 
     const lines: string[] = [];
     const r = await compare({ suite, collect: true, noCam: true, log: (l) => lines.push(l), warn: (l) => lines.push(l) });
-    expect(r.agg.runs.map((x) => `${x.record.variant}/${x.record.seed}:${x.record.status}`)).to.deep.equal([
+    expect(r.agg!.runs.map((x) => `${x.record.variant}/${x.record.seed}:${x.record.status}`)).to.deep.equal([
       'nin-gap/1:completed', 'nin-gap/2:completed', 'nin-fc/1:completed', 'nin-fc/2:completed',
     ]);
     expect(fs.existsSync(path.join(r.plan.suiteDir, 'report.html'))).to.equal(true);

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 
 import { downloadFile } from '../../src/data/download.js';
 import { downloadProgress } from '../../src/data/download-progress.js';
+import { httpGet } from '../../src/data/http.js';
 import { removeDir, tempDir } from './helpers.js';
 
 const PROXY_VARS = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'];
@@ -97,6 +98,22 @@ describe('data/download through a proxy', () => {
     await downloadFile(originUrl, path.join(dir, 'file.bin'), md5, 'place it by hand', () => {}, false).catch((e: Error) => (msg = e.message));
     expect(msg).to.match(new RegExp(`^could not download ${originUrl.replace(/[.]/g, '\\.')} \\(.+\\)\\. place it by hand$`));
     expect(fs.readdirSync(dir)).to.deep.equal([]);
+  });
+
+  it('a proxy that accepts the connection and never answers times out instead of hanging', async () => {
+    const silent = http.createServer();
+    const held: net.Socket[] = [];
+    silent.on('connect', (_req: http.IncomingMessage, socket: net.Socket) => held.push(socket)); // never replies
+    silent.on('request', () => {}); // nor to a plain request
+    process.env.HTTP_PROXY = `http://127.0.0.1:${await listen(silent)}`;
+    const t = Date.now();
+    let msg = '';
+    await httpGet(originUrl, 300).catch((e: Error) => (msg = e.message));
+    expect(msg).to.equal('no answer for 0.3 s');
+    expect(Date.now() - t).to.be.below(5000);
+    held.forEach((sock) => sock.destroy());
+    silent.closeAllConnections();
+    await close(silent);
   });
 
   it('logs progress with size and rate at every 10% when not on a terminal', async () => {

@@ -81,7 +81,6 @@ describe('checkpoint.old fallback', function () {
       resumesAt: 'epoch 2, batch 0',
     },
     {
-      // A crash after the swap, before .old is removed.
       title: 'both intact: the newest wins',
       damage: () => {},
       resumesAt: 'epoch 3, batch 1',
@@ -93,6 +92,8 @@ describe('checkpoint.old fallback', function () {
       const config = microConfig(path.join(root, `case${i}`), sets);
       const { runDir, epoch1 } = await interruptedRun(config);
       c.damage(runDir);
+      // Replaces the kept previous checkpoint (epoch 3, batch 0).
+      fs.rmSync(path.join(runDir, `${CHECKPOINT_DIR}.old`), { recursive: true });
       fs.renameSync(epoch1, path.join(runDir, `${CHECKPOINT_DIR}.old`));
       expect(await resume(config, runDir)).to.deep.equal([`resuming at ${c.resumesAt}`]);
       expect(deterministicColumns(runDir)).to.deep.equal(reference);

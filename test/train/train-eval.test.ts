@@ -49,7 +49,7 @@ async function evaluateSaved(runDir: string, set: ImageSet, batchSize: number): 
   const net = logitsModel({ model, logitsLayer: 'logits', featureLayer: 'features', params: countParams(model) });
   const pre = preprocessorFromJSON(JSON.parse(fs.readFileSync(path.join(runDir, 'preprocessing.json'), 'utf8')));
   try {
-    return evaluate(net, set, pre, batchSize);
+    return await evaluate(net, set, pre, batchSize); // awaited before the finally disposes the model
   } finally {
     net.dispose();
     model.dispose();

@@ -11,17 +11,25 @@ export type ActivationName = keyof typeof ACTIVATIONS;
 export interface NativeAddon {
   setThreads(threads: number): void;
   getThreads(): number;
-  /** isa: what oneDNN dispatches to, e.g. 'avx512_core_bf16' (absent from addons built before it was added). */
-  info(): { onednn: string; threads: number; openmp: boolean; isa?: string };
+  /** isa: what oneDNN dispatches to, e.g. 'avx512_core_bf16' (absent from addons built before it was added); lapack:
+   *  the LAPACK library file symmetricEigen calls (absent when built without LAPACK). */
+  info(): { onednn: string; threads: number; openmp: boolean; isa?: string; lapack?: string };
   /** shape: [n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight]. */
   convForward(shape: Int32Array, x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
     activation: number, alpha: number): void;
   convBackwardData(shape: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
   convBackwardWeights(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   setConvLayout(layout: 'plain' | 'blocked' | 'split' | 'auto'): void;
+  /** 'bf16': convolutions and matmuls may run with bf16 operands (fp32 accumulation and results); throws where
+   *  bf16Supported() is false, unless `emulated` (tests: oneDNN's slow emulated kernels). Absent from addons built
+   *  before bf16 support, as are the two below. */
+  setPrecision?(precision: 'fp32' | 'bf16', emulated?: boolean): void;
+  getPrecision?(): 'fp32' | 'bf16';
+  /** oneDNN's effective ISA has bf16 dot products (AVX512_BF16, or AMX). */
+  bf16Supported?(): boolean;
   convCacheSize(): number;
-  /** The layouts auto mode chose (or was given) per convolution key. */
-  convChoices(): Array<[string, 'plain' | 'blocked' | 'split']>;
+  /** The layouts auto mode chose (or was given) per convolution key (bf16 mode's keys end in ':bf16'). */
+  convChoices(): Array<[string, ConvChoice]>;
   /** Replaces the recorded choices (and drops cached plans): listed shapes then run with the given layout, untimed. */
   setConvChoices(choices: Array<[string, string]>): void;
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
@@ -44,7 +52,16 @@ export interface NativeAddon {
   batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array,
     scale: Float32Array | null, dx: Float32Array, dmean: Float32Array, dvariance: Float32Array, dscale: Float32Array,
     doffset: Float32Array, channels: number, epsilon: number): void;
+  /** acc (d x d, row-major) += x^T x for x (rows x d), on and above the diagonal; see native/src/linalg.cc. Absent
+   *  from addons built before it was added. */
+  covarianceUpdate?(x: Float32Array, rows: number, d: number, acc: Float64Array): void;
+  /** LAPACK dsyevd of symmetric a (n x n, upper triangle read): ascending values, eigenvector k into row k of a.
+   *  Only in addons built with LAPACK. */
+  symmetricEigen?(a: Float64Array, n: number, values: Float64Array): void;
 }
+
+/** A layout auto mode can pick for one convolution (see Layout in native/src/conv.cc). */
+export type ConvChoice = 'plain' | 'blocked' | 'split' | 'plain-bf16' | 'blocked-bf16' | 'split-bf16';
 
 /** Env var that hides the addon (tests and users can force the other backends). */
 export const DISABLE_ENV = 'GAPLAB_DISABLE_NATIVE';

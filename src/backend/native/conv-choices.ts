@@ -4,17 +4,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomic } from '../../io/durable-write.js';
 
-import type { NativeAddon } from './addon.js';
+import type { ConvChoice, NativeAddon } from './addon.js';
 
 /** Env var: folder of the choice files (default $XDG_CACHE_HOME/gaplab or ~/.cache/gaplab); "off" disables them. */
 export const CONV_CHOICES_ENV = 'GAPLAB_CONV_CHOICES';
 
-type Choice = [string, 'plain' | 'blocked' | 'split'];
+type Choice = [string, ConvChoice];
 /** Most choices a file (and the addon) holds; keep equal to kMaxChoices in native/src/conv.cc. */
 export const MAX_CHOICES = 16384;
-const LAYOUTS = new Set(['plain', 'blocked', 'split']);
+const LAYOUTS = new Set<string>(['plain', 'blocked', 'split', 'plain-bf16', 'blocked-bf16', 'split-bf16'] satisfies ConvChoice[]);
 /** Bump when plan keys or layouts change meaning, so old files are ignored. */
 const FORMAT = 1;
 
@@ -87,7 +87,7 @@ export function saveConvChoices(addon: NativeAddon, file: string | undefined, ma
     for (const [key, layout] of mine) if (!known.has(key) && known.size < MAX_CHOICES) known.set(key, layout);
     if (known.size === before) return;
     const out: ChoicesFile = { format: FORMAT, machine, choices: [...known.entries()].sort() };
-    writeFileAtomic.sync(file, JSON.stringify(out, null, 1) + '\n');
+    writeFileAtomic(file, JSON.stringify(out, null, 1) + '\n');
   } catch {
     // Locked by another process for too long, read-only home, full disk: skip; this run is unaffected.
   } finally {

@@ -1,7 +1,6 @@
-// Appends one metrics.csv row per epoch as the epoch ends, so a crash keeps every finished epoch.
-import fs from 'node:fs';
-import { createObjectCsvWriter } from 'csv-writer';
-import type { Callback, EpochLogs } from './types.js';
+// metrics.csv: one row per epoch, rewritten as each epoch ends, so a crash keeps every finished epoch.
+import { writeFileAtomic } from '../../io/durable-write.js';
+import type { Callback, EpochLogs, TrainState } from './types.js';
 
 export const METRIC_COLUMNS: ReadonlyArray<keyof EpochLogs> = [
   'epoch', 'lr', 'train_loss', 'train_acc', 'train_eval_loss', 'train_eval_acc', 'val_loss', 'val_acc', 'gap_acc', 'gap_loss',
@@ -34,16 +33,24 @@ export function roundLogs(l: EpochLogs): Record<string, number | ''> {
   };
 }
 
+/**
+ * Replaces `file` with the header and one row per epoch of `history`. Atomic (durable-write.ts): an append could
+ * leave half a row on a full disk; the whole file is a few kB, so rewriting it costs nothing.
+ */
+export function writeMetrics(file: string, history: readonly EpochLogs[]): void {
+  const lines = [METRIC_COLUMNS.join(',')];
+  for (const h of history) {
+    const r = roundLogs(h);
+    lines.push(METRIC_COLUMNS.map((k) => String(r[k])).join(','));
+  }
+  writeFileAtomic(file, lines.join('\n') + '\n');
+}
+
 export class CsvLogger implements Callback {
   constructor(private readonly file: string) {}
 
-  async onEpochEnd(logs: EpochLogs): Promise<void> {
-    // append: true once the header exists, so resumed runs add rows instead of rewriting the file.
-    const writer = createObjectCsvWriter({
-      path: this.file,
-      header: METRIC_COLUMNS.map((id) => ({ id, title: id })),
-      append: fs.existsSync(this.file) && fs.statSync(this.file).size > 0,
-    });
-    await writer.writeRecords([roundLogs(logs)]);
+  /** The history holds this epoch's row and, after a resume, the checkpoint's rows before it. */
+  onEpochEnd(_logs: EpochLogs, s: TrainState): void {
+    writeMetrics(this.file, s.history);
   }
 }

@@ -40,6 +40,8 @@ const batchNormGrad: NativeKernel = {
     const dy = input(inputs, 'dy'), x = input(inputs, 'x');
     const dyv = dy && backend.f32(dy), xv = x && backend.f32(x);
     if (!x || !xv || !dyv || dyv.length !== xv.length) throw new Error(`${BATCH_NORM_GRAD}: dy and x must be float32 of one size`);
+    // The addon takes no empty arrays; tfjs's own gradient fails here too (its statistics of no values are NaN).
+    if (xv.length === 0) throw new Error(`${BATCH_NORM_GRAD}: x [${x.shape}] is empty: batch statistics of no values have no gradient`);
     const c = x.shape[x.shape.length - 1]!;
     const mean = perChannel(backend, input(inputs, 'mean'), c), variance = perChannel(backend, input(inputs, 'variance'), c);
     const scale = perChannel(backend, input(inputs, 'scale'), c);

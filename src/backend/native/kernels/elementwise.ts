@@ -108,6 +108,8 @@ function gradKernel(kernelName: string, op: number): NativeKernel {
     impl: (inputs, backend) => {
       const dy = input(inputs, 'dy'), x = input(inputs, 'x');
       if (!dy || !x) throw new Error(`${kernelName} needs inputs dy and x`);
+      // An empty batch has an empty gradient (binary() leaves empty outputs to the cpu kernels, and these have none).
+      if (sizeOf(x.shape) === 0 && dy.shape.join() === x.shape.join()) return backend.makeOutput32(x.shape.slice(), new Float32Array(0));
       const out = binary(backend, op, dy, x);
       if (!out) throw new Error(`${kernelName}: dy ${dy.dtype}[${dy.shape}] and x ${x.dtype}[${x.shape}] must be float32 of one shape`);
       return out;
@@ -124,6 +126,8 @@ const broadcastDiv: NativeKernel = {
     const xv = x && backend.f32(x);
     const plan = x && broadcastPlan(x.shape, shape);
     if (!xv || !plan || plan.outShape.join() !== shape.join()) throw new Error(`${BROADCAST_DIV}: cannot broadcast to [${shape}]`);
+    // Mean's gradient over an empty batch: nothing to write (the addon takes dims >= 1 only).
+    if (sizeOf(shape) === 0) return backend.makeOutput32(shape.slice(), new Float32Array(0));
     const y = backend.allocFloat32(sizeOf(shape));
     backend.addon.binary(BINARY.RealDiv, xv, plan.aStrides, Float32Array.of(numAttr(attrs, 'divisor', 1)), new Int32Array(3), y,
       Int32Array.from(plan.dims));

@@ -19,6 +19,8 @@ function matmul(backend: NativeBackend, a: TensorInfo, b: TensorInfo, attrs: Nam
   if (k !== kb || m < 1 || n < 1 || k < 1) return undefined;
   const batchShapeA = a.shape.slice(0, -2), batchShapeB = b.shape.slice(0, -2);
   const batchA = sizeOf(batchShapeA), batchB = sizeOf(batchShapeB);
+  // An empty batch ([0, m, k]) gives an empty product: the cpu kernel's (the addon takes sizes >= 1 only).
+  if (batchA < 1 || batchB < 1) return undefined;
   // Same batch, or one side's batch is 1 and broadcasts (as the cpu kernel requires too).
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
   let batchShape: number[];
