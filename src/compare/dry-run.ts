@@ -14,13 +14,15 @@ export interface DryRunRow {
   epochs: number;
   /** Why a run starts over (stale config, failed, diverged, no checkpoint). */
   why?: string;
+  /** Wall time of a completed run (summary.json), for the estimate. */
+  wallSeconds?: number;
 }
 
 function classify(spec: RunSpec, state: RunState): DryRunRow {
   const epochs = spec.config.train.epochs;
   const epochsRun = state.summary?.epochsRun ?? 0;
   const row = { spec, epochs, epochsRun };
-  if (state.condition === 'completed') return { ...row, action: 'done' };
+  if (state.condition === 'completed') return { ...row, action: 'done', ...(state.summary ? { wallSeconds: state.summary.wallSeconds } : {}) };
   if (state.condition === 'missing') return { ...row, action: 'new', epochsRun: 0 };
   if (canResume(state, spec.runDir)) return { ...row, action: 'resume' };
   const why = state.condition === 'stale' ? 'another config' : state.summary?.status === 'running' || state.summary?.status === 'interrupted'
@@ -38,7 +40,7 @@ export function dryRunRows(runs: readonly RunSpec[]): DryRunRow[] {
  */
 export function estimateSeconds(rows: readonly DryRunRow[], jobs: number): number {
   const done = rows.filter((r) => r.action === 'done' && r.spec.config.train.epochs > 0);
-  const wall = (rs: readonly DryRunRow[]) => mean(rs.map((r) => runState(r.spec).summary?.wallSeconds ?? NaN));
+  const wall = (rs: readonly DryRunRow[]) => mean(rs.map((r) => r.wallSeconds ?? NaN));
   const overall = wall(done);
   let total = 0;
   for (const r of rows) {
