@@ -55,7 +55,8 @@ describe('two compares on one suite at once', function () {
     // Together they trained the four runs; each one says what it left to the other.
     const counts = [a, b].map((c) => /trained (\d), already completed (\d)(?:, trained by another compare (\d))?/.exec(c.output()));
     expect(counts.map((m) => Number(m?.[1]) + Number(m?.[3] ?? 0) + Number(m?.[2]))).to.deep.equal([4, 4]);
-    expect(counts.map((m) => Number(m?.[1])), 'runs each trained').to.deep.equal([2, 2]);
+    // Which compare trains how many is scheduling (2 + 2 or 3 + 1 both happen); between them, each run exactly once.
+    expect(counts.map((m) => Number(m?.[1])).reduce((x, y) => x + y), 'runs trained by the two together').to.equal(4);
     // Neither wrote its outputs while the other's runs were still going.
     for (const c of [a, b]) expect(c.output()).to.not.match(/not done|runs not completed/);
 
