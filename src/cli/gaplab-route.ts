@@ -8,6 +8,7 @@ export const SUBCOMMANDS = {
   compare: { module: './compare.js', describe: 'run a suite of heads x seeds and report the comparison (npm run compare)' },
   cam: { module: './cam.js', describe: 'class activation maps and localization of a trained run (npm run cam)' },
   bench: { module: './bench.js', describe: 'NIN training/inference throughput beside PyTorch (npm run bench)' },
+  'gpu-check': { module: './gpu-check.js', describe: 'on a GPU machine: adapters, webgpu tests and throughput in one JSON (scripts/gpu-check.sh)' },
 } as const;
 export type Subcommand = keyof typeof SUBCOMMANDS;
 
@@ -43,7 +44,7 @@ export async function gaplab(argv: string[] = process.argv): Promise<void> {
   for (const [name, c] of Object.entries(SUBCOMMANDS)) y = y.command(name, c.describe);
   await y
     .completion('completion', 'print a bash/zsh completion script: gaplab completion >> ~/.bashrc')
-    .demandCommand(1, 'give a command: train, compare, cam or bench')
+    .demandCommand(1, 'give a command: train, compare, cam, bench or gpu-check')
     .strict()
     .help()
     .fail((msg, err) => {

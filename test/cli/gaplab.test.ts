@@ -30,14 +30,14 @@ describe('gaplab command', function () {
   });
 
   it('completes subcommands and their flags', () => {
-    expect(gaplab('--get-yargs-completions', 'gaplab', '').stdout.split('\n')).to.include.members(['train', 'compare', 'cam', 'bench']);
+    expect(gaplab('--get-yargs-completions', 'gaplab', '').stdout.split('\n')).to.include.members(['train', 'compare', 'cam', 'bench', 'gpu-check']);
     expect(gaplab('--get-yargs-completions', 'gaplab', 'compare', '--').stdout.split('\n')).to.include.members(['--suite', '--dry-run', '--jobs']);
     const script = gaplab('completion');
     expect(script.status).to.equal(0);
     expect(script.stdout).to.contain('_gaplab_yargs_completions');
   });
 
-  for (const sub of ['train', 'compare', 'cam', 'bench']) {
+  for (const sub of ['train', 'compare', 'cam', 'bench', 'gpu-check']) {
     it(`${sub} --help lists every flag with its default`, () => {
       const r = gaplab(sub, '--help');
       expect(r.status, r.stderr).to.equal(0);

@@ -6,12 +6,12 @@ import { defaultConfig } from '../../src/config/schema.js';
 
 const LN6 = Math.log(6); // 1.791759...
 
-function epochs(losses: number[]): { warnings: string[] } {
+function epochs(losses: number[], inference: Partial<EpochLogs> = {}): { warnings: string[] } {
   const warnings: string[] = [];
   const watch = new ChanceWatch(6, 'HINT', (l) => warnings.push(l));
   const s = { history: [] as EpochLogs[] } as TrainState;
   losses.forEach((train_loss, i) => {
-    const logs = { epoch: i + 1, train_loss } as EpochLogs;
+    const logs = { epoch: i + 1, train_loss, ...inference } as EpochLogs;
     s.history.push(logs);
     watch.onEpochEnd(logs, s);
   });
@@ -31,6 +31,20 @@ describe('train/callbacks/chance-watch', () => {
     expect(epochs([LN6, 1.7, LN6, 1.6]).warnings).to.deep.equal([]); // never two in a row
     expect(epochs([LN6 + 0.006, LN6 + 0.006]).warnings).to.deep.equal([]); // just outside the tolerance
     expect(epochs([LN6]).warnings).to.deep.equal([]);
+  });
+
+  it('believes inference-mode accuracy of at least 1.2 / C over a running loss still at ln C (a slow starter)', () => {
+    const slow = { train_eval_loss: LN6 - 0.003, train_eval_acc: 0.18 };
+    expect(epochs([LN6, LN6], { ...slow, val_acc: 0.2 }).warnings).to.deep.equal([]); // 0.2 = 1.2 / 6
+    expect(epochs([LN6, LN6], { ...slow, val_acc: NaN, train_eval_acc: 0.21 }).warnings).to.deep.equal([]);
+    expect(epochs([LN6, LN6], { ...slow, val_acc: 0.199 }).warnings).to.have.length(1);
+    expect(epochs([LN6, LN6], { ...slow, val_acc: NaN, train_eval_acc: NaN }).warnings).to.have.length(1);
+  });
+
+  it('still warns when the inference-mode loss is exactly ln C (uniform logits), whatever the accuracy', () => {
+    // Dead maps on imbalanced data: argmax of equal logits picks class 0, which may hold 30% of the images.
+    expect(epochs([LN6, LN6], { train_eval_loss: LN6 + 5e-5, train_eval_acc: 0.3, val_acc: 0.3 }).warnings).to.have.length(1);
+    expect(epochs([LN6, LN6], { train_eval_loss: LN6 - 2e-4, train_eval_acc: 0.3, val_acc: 0.3 }).warnings).to.deep.equal([]);
   });
 
   it('blames dead ReLU class maps only for the gap head with ReLU maps, and names the fix for the bias in use', () => {

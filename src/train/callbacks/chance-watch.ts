@@ -6,6 +6,14 @@ import type { Callback, EpochLogs, TrainState } from './types.js';
 export const CHANCE_EPOCHS = 2;
 /** |train_loss - ln C| below this counts as chance: a model whose logits no longer depend on the image. */
 export const CHANCE_TOLERANCE = 0.005;
+/** |train_eval_loss - ln C| below this: inference-mode logits all equal (every ReLU class map zero): dead, whatever the accuracy. */
+export const UNIFORM_TOLERANCE = 1e-4;
+/**
+ * Inference-mode accuracy at or above this multiple of 1/C shows learning even while the running loss is still near
+ * ln C: a slow starter such as nin-gap.yaml (the authors' N(0, 0.05^2) kernels start the logits near 0.01, so its loss
+ * leaves ln 10 slowly while validation accuracy is already 12-15% after two epochs), not a dead model.
+ */
+export const LEARNING_ACC_FACTOR = 1.2;
 
 /** Why a model sits at chance, as far as its config tells, and what to change. */
 export function chanceHint(model: Pick<ModelConfig, 'head' | 'gap'>): string {
@@ -38,11 +46,23 @@ export class ChanceWatch implements Callback {
   onEpochEnd(_l: EpochLogs, s: TrainState): void {
     if (this.warned || s.history.length < CHANCE_EPOCHS) return;
     const recent = s.history.slice(-CHANCE_EPOCHS);
-    if (!recent.every((h) => Math.abs(h.train_loss - this.chanceLoss) < CHANCE_TOLERANCE)) return;
+    if (!recent.every((h) => this.atChance(h))) return;
     this.warned = true;
     this.warn(
       `training loss has stayed at chance level, ln(${Math.round(Math.exp(this.chanceLoss))}) = ${this.chanceLoss.toFixed(3)}, ` +
         `for ${CHANCE_EPOCHS} epochs (through epoch ${recent.at(-1)!.epoch}): the model is not learning; ${this.hint}`,
     );
+  }
+
+  /**
+   * The running loss at ln C and nothing in inference mode says otherwise: either the inference-mode training loss is
+   * exactly ln C (uniform logits), or the accuracy measured in inference mode (validation, else the train-eval sample;
+   * neither when both are off) stays below LEARNING_ACC_FACTOR / C.
+   */
+  private atChance(h: EpochLogs): boolean {
+    if (!(Math.abs(h.train_loss - this.chanceLoss) < CHANCE_TOLERANCE)) return false;
+    if (Math.abs(h.train_eval_loss - this.chanceLoss) < UNIFORM_TOLERANCE) return true;
+    const acc = Number.isFinite(h.val_acc) ? h.val_acc : h.train_eval_acc;
+    return !(Number.isFinite(acc) && acc >= LEARNING_ACC_FACTOR / Math.exp(this.chanceLoss));
   }
 }
