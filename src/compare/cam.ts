@@ -6,7 +6,7 @@ import lockfile from 'proper-lockfile';
 import { selectBackend } from '../backend/select.js';
 import type { Aggregate } from './aggregate.js';
 import type { Plan } from './plan.js';
-import { readSummary } from '../train/summary.js';
+import { readSummary } from '../run/summary.js';
 
 /** The parts of a localization score (src/cam/localization.ts LocalizationScore) the report shows. */
 export interface CamScore {

@@ -1,8 +1,8 @@
 // The child-process side of a suite run: reads {config, runDir, resume} as a JSON line on stdin and trains that one run.
-import crypto from 'node:crypto';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
-import { configToYaml, validateConfig } from '../config/load.js';
+import { validateConfig } from '../config/load.js';
 import { UserError } from '../errors.js';
+import { configSha256 } from '../run/config.js';
 import { runTraining } from '../train/run.js';
 
 /** What the parent writes to a worker's stdin. */
@@ -56,7 +56,7 @@ export async function runWorker(log: (l: string) => void, warn: (l: string) => v
   const config = validateConfig(req.config as Record<string, unknown>, `worker request for ${req.runDir}`);
   // The code (schema defaults) may have changed since the parent planned the suite: such a run would land in a folder
   // named after another config, so refuse it and let the next compare plan again.
-  if (crypto.createHash('sha256').update(configToYaml(config)).digest('hex') !== req.configSha256) {
+  if (configSha256(config) !== req.configSha256) {
     throw new UserError('the config schema changed while this suite was running; run compare again to plan with the new code');
   }
   const abort = new AbortController();

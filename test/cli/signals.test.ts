@@ -9,10 +9,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DUPLICATE_MS, EXIT_INTERRUPTED, interruptOnSignals } from '../../src/cli/signals.js';
 import { DATA_DIR_ENV } from '../../src/data/files.js';
-import { CHECKPOINT_DIR } from '../../src/train/checkpoint.js';
+import { RUN_FILES } from '../../src/run/files.js';
 import { writeIdxFolder } from '../data/helpers.js';
 import { microConfig } from '../train/helpers.js';
 import { Cli, cliProcess, interruptedRun, readSummaryOf, runDirsIn, sleep, writeConfig } from './helpers.js';
+
+const { newestCheckpoint: CHECKPOINT_DIR } = RUN_FILES;
 
 describe('interrupt signals', () => {
   function setup() {
