@@ -8,7 +8,7 @@ import { createRunDir } from '../run/folder.js';
 import { takeRunLock } from '../run/take-lock.js';
 import { runTraining } from '../train/run.js';
 import { cli, log, main, warn } from './common.js';
-import { EXIT_INTERRUPTED, interruptOnSignals } from './signals.js';
+import { EXIT_INTERRUPTED, interruptOnSignals } from '../util/signals.js';
 
 main('train', async () => {
   const args = await cli(process.argv, 'train')

@@ -4,6 +4,7 @@ import { validateConfig } from '../config/load.js';
 import { UserError } from '../errors.js';
 import { configSha256 } from '../run/config.js';
 import { runTraining } from '../train/run.js';
+import { interruptOnSignals } from '../util/signals.js';
 
 /** What the parent writes to a worker's stdin. */
 export interface WorkerRequest {
@@ -59,19 +60,16 @@ export async function runWorker(log: (l: string) => void, warn: (l: string) => v
   if (configSha256(config) !== req.configSha256) {
     throw new UserError('the config schema changed while this suite was running; run compare again to plan with the new code');
   }
-  const abort = new AbortController();
-  const stop = (sig: string) => {
-    if (abort.signal.aborted) return; // Ctrl-C reaches the worker directly and through the parent: stop once
-    warn(`${sig}: stopping after this batch (checkpoint kept; the next compare resumes)`);
-    abort.abort();
-  };
-  // Persistent listeners, not once(): signal-exit (used by proper-lockfile) re-raises a signal that has no other
-  // listener left, which would kill the worker before it writes its checkpoint.
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const stopping = (why: string) => `${why}: stopping after this batch (checkpoint kept; the next compare resumes)`;
+  // Ctrl-C reaches the worker directly and through the parent: it stops once, and later signals are the parent's call.
+  const abort = interruptOnSignals({ first: stopping, warn });
   // A compare killed outright (SIGKILL, out of memory) sends no signal: its lock would soon let another compare resume
   // this run, so stop as if told to, rather than train the same folder twice.
-  void parentGone.then(() => stop('compare (the parent process) is gone'));
+  void parentGone.then(() => {
+    if (abort.signal.aborted) return;
+    warn(stopping('compare (the parent process) is gone'));
+    abort.abort();
+  });
   // Signals and the end of stdin are events: let them in after every batch, not only when an epoch's files are written.
   const yieldEachBatch = { onBatchEnd: () => yieldToEvents() };
   const summary = await runTraining(config, {

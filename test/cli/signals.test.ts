@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { DUPLICATE_MS, EXIT_INTERRUPTED, interruptOnSignals } from '../../src/cli/signals.js';
+import { DUPLICATE_MS, EXIT_INTERRUPTED, interruptOnSignals } from '../../src/util/signals.js';
 import { DATA_DIR_ENV } from '../../src/data/files.js';
 import { RUN_FILES } from '../../src/run/files.js';
 import { writeIdxFolder } from '../data/helpers.js';
