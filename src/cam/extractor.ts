@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 import { classMapCam, denseCam, gradCam, upsampleMaps, type HeadFn } from './maps.js';
-import { CLASS_MAP_LAYER, FEATURE_LAYER, LOGITS_LAYER, camStructure, headFunction, type CamStructure } from './structure.js';
+import { CLASS_MAP_LAYER, FEATURE_LAYER, LOGITS_LAYER } from '../models/layer-names.js';
+import { camStructure, headFunction, type CamStructure } from './structure.js';
 
 /** 'cam': Zhou et al.'s CAM (GAP heads only); 'gradcam': Selvaraju et al.'s Grad-CAM on the 'features' maps. */
 export type CamMethod = 'cam' | 'gradcam';

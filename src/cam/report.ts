@@ -5,7 +5,7 @@ import { createObjectCsvWriter } from 'csv-writer';
 import { loadDataset } from '../data/registry.js';
 import { head, type ImageSet } from '../data/types.js';
 import { UserError } from '../errors.js';
-import { writeJson } from '../io/run-dir.js';
+import { writeJson } from '../io/durable-write.js';
 import { DEFAULT_THRESHOLD, type Box } from './boxes.js';
 import { CamExtractor, type CamMethod } from './extractor.js';
 import { writeCamFigures, type CamImageResult, type ImageBatch } from './images.js';
@@ -13,7 +13,8 @@ import { readImageFile, toModelImage } from './image-file.js';
 import {
   PROTOCOL, scoreLocalization, type LocalizationRecord, type LocalizationScore, type SweepPoint,
 } from './localization.js';
-import { classIndex, openRun, type OpenedRun, type WeightsChoice } from './run-folder.js';
+import type { WeightsChoice } from '../run/files.js';
+import { classIndex, openRun, type OpenedRun } from './run-folder.js';
 
 export interface CamReportOptions {
   /** Explain the first N test images of the run's dataset (default 16; 0: no figures). Ignored with `imageFile`. */

@@ -2,11 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 import type { HeadFn } from './maps.js';
-
-/** Layer names fixed by the model registry (src/models/registry.ts). */
-export const FEATURE_LAYER = 'features';
-export const LOGITS_LAYER = 'logits';
-export const CLASS_MAP_LAYER = 'class_maps';
+import { CLASS_MAP_LAYER, FEATURE_LAYER, LOGITS_LAYER } from '../models/layer-names.js';
 
 /**
  * How CAM is computed for a model: 'class-maps' (NIN's gap head: class c's map is the CAM), 'dense-weights'

@@ -1,7 +1,7 @@
 // npm run cam -- --run <run folder> [--images N | --image file --class name] [--localization]: calls camReport.
 import { CAM_METHODS, type CamMethod } from '../cam/extractor.js';
 import { camReport, DEFAULT_IMAGES, DEFAULT_SCALE } from '../cam/report.js';
-import { WEIGHTS_CHOICES, type WeightsChoice } from '../cam/run-folder.js';
+import { WEIGHTS_CHOICES, type WeightsChoice } from '../run/files.js';
 import { selectBackend } from '../backend/select.js';
 import { BACKEND_NAMES, type BackendName } from '../config/schema.js';
 import { cli, log, main, warn } from './common.js';

@@ -5,7 +5,7 @@ import { runWorker } from '../compare/worker.js';
 import { BACKEND_NAMES } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import { cli, log, main, warn } from './common.js';
-import { EXIT_INTERRUPTED, interruptOnSignals } from './signals.js';
+import { EXIT_INTERRUPTED, interruptOnSignals } from '../util/signals.js';
 
 main('compare', async () => {
   // Internal: one run in a child process, its request on stdin (see src/compare/execute.ts).

@@ -1,44 +1,14 @@
 // npm run train -- --config nin-gap.yaml [--set key=value ...] | --resume <run folder>: parses arguments, runs training.
-import fs from 'node:fs';
 import path from 'node:path';
-import { configToYaml, loadConfig, readYaml, validateConfig } from '../config/load.js';
+import { configToYaml, loadConfig } from '../config/load.js';
 import { BACKEND_NAMES, type Config } from '../config/schema.js';
-import { UserError } from '../errors.js';
-import { lockDir, lockHolders, tryLockRun, type RunLock } from '../compare/run-lock.js';
-import { createRunDir } from '../io/run-dir.js';
+import { readRunConfig } from '../run/config.js';
+import { runPath } from '../run/files.js';
+import { createRunDir } from '../run/folder.js';
+import { takeRunLock } from '../run/take-lock.js';
 import { runTraining } from '../train/run.js';
 import { cli, log, main, warn } from './common.js';
-import { EXIT_INTERRUPTED, interruptOnSignals } from './signals.js';
-
-/** The resolved config a run folder was started with (parsed with the config loader's guards). */
-function runFolderConfig(runDir: string): Config {
-  const file = path.join(runDir, 'config.yaml');
-  if (!fs.existsSync(file)) throw new UserError(`${runDir}: not a run folder (no config.yaml)`);
-  return validateConfig(readYaml(file), file);
-}
-
-/**
- * The run folder's lock, which compare takes too: two resumes of one run would both append the same epochs to
- * metrics.csv. A lock left by a process killed on this machine is taken over at once (src/compare/run-lock.ts).
- */
-function lockRunFolder(runDir: string): RunLock {
-  let lock: ReturnType<typeof tryLockRun>;
-  try {
-    lock = tryLockRun(runDir, {
-      onCompromised: (why) => {
-        warn(`train: ${runDir}: another process took over this run folder's lock (${why}); stopping without writing more`);
-        process.exit(1);
-      },
-    });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw code ? new UserError(`${runDir}: cannot take its lock ${lockDir(runDir)} (${code})`) : e;
-  }
-  if (typeof lock !== 'string') return lock;
-  const pids = lockHolders(runDir);
-  const who = pids.length ? `process ${pids.join(', ')}` : 'another process';
-  throw new UserError(`${runDir}: already being trained by ${who} (lock ${lockDir(runDir)}); wait for it to end or stop it first`);
-}
+import { EXIT_INTERRUPTED, interruptOnSignals } from '../util/signals.js';
 
 main('train', async () => {
   const args = await cli(process.argv, 'train')
@@ -77,7 +47,7 @@ main('train', async () => {
   const resume = args.resume !== undefined;
   if (resume) {
     runDir = path.resolve(args.resume as string);
-    config = runFolderConfig(runDir);
+    config = readRunConfig(runDir);
   } else {
     const sets = (args.set ?? []).map(String);
     if (args.backend) sets.push(`backend=${args.backend}`);
@@ -89,13 +59,16 @@ main('train', async () => {
     return 0;
   }
   if (!resume) runDir = createRunDir(config.outputDir, config.experiment ?? 'default', config.seed);
-  const lock = lockRunFolder(runDir);
+  const lock = takeRunLock(runDir, (why) => {
+    warn(`train: ${runDir}: another process took over this run folder's lock (${why}); stopping without writing more`);
+    process.exit(1);
+  });
   try {
     const summary = await runTraining(config, {
       log, warn, signal, runDir, resume,
       ...(configFile ? { configFile } : {}), ...(args.progress !== undefined ? { live: args.progress } : {}),
     });
-    log(`summary: ${path.join(summary.runDir, 'summary.json')}`);
+    log(`summary: ${runPath(summary.runDir, 'summary')}`);
     return summary.status === 'interrupted' ? EXIT_INTERRUPTED : 0;
   } finally {
     lock.release();

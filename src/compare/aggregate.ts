@@ -1,12 +1,11 @@
 // Collects a suite's run folders into one record per run, and per-variant and per-head-pair statistics over seeds.
-import fs from 'node:fs';
 import path from 'node:path';
-import type { EpochLogs } from '../train/callbacks/types.js';
-import { WORKER_ERROR_FILE } from './execute.js';
+import { runLockState } from '../run/lock.js';
+import { readMetrics, type EpochLogs } from '../run/metrics.js';
+import { readWorkerError } from '../run/worker-error.js';
 import { pairStats, type PairStats } from './pairs.js';
 import type { Plan, RunSpec, Variant } from './plan.js';
-import { runLockState } from './run-lock.js';
-import { readMetrics, runState } from './run-state.js';
+import { runState } from './run-state.js';
 import { mean, std } from '../util/stats.js';
 
 /** One row of runs.csv. Numbers are NaN when the run did not get that far. */
@@ -103,67 +102,40 @@ export interface Aggregate {
   pairs: PairStats[];
 }
 
-function readText(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
 /** Is a live compare holding this run's lock? (Decides whether status `running` means running or interrupted.) */
-function isLocked(spec: RunSpec): boolean {
+function isLocked(spec: RunSpec, staleMs: number | undefined): boolean {
   try {
-    const state = runLockState(spec.runDir);
+    const state = runLockState(spec.runDir, staleMs);
     return state === 'held' || state === 'orphaned';
   } catch {
     return false;
   }
 }
 
-/**
- * The inference-mode fields of an epoch row in summary.json, read defensively: summaries written before train_eval
- * existed lack them, and JSON stores NaN (nothing measured) as null.
- */
-interface TrainEvalRow {
-  train_eval_acc?: number | null;
-  train_eval_loss?: number | null;
-  gap_acc?: number | null;
-  gap_loss?: number | null;
-}
-
 const numberOrNaN = (x: number | null | undefined) => (typeof x === 'number' ? x : NaN);
 
-/**
- * An epoch row's true generalization gap. Older rows also have gap_acc and gap_loss, but taken from the training
- * metrics as trained (dropout and augmentation on): another quantity, so a gap counts only beside the train_eval
- * value it was computed from, and is NaN otherwise.
- */
-function trueGap(row: TrainEvalRow | undefined): { trainEvalAcc: number; trainEvalLoss: number; acc: number; loss: number } {
-  const trainEvalAcc = numberOrNaN(row?.train_eval_acc);
-  const trainEvalLoss = numberOrNaN(row?.train_eval_loss);
-  return {
-    trainEvalAcc, trainEvalLoss,
-    acc: Number.isFinite(trainEvalAcc) ? numberOrNaN(row?.gap_acc) : NaN,
-    loss: Number.isFinite(trainEvalLoss) ? numberOrNaN(row?.gap_loss) : NaN,
-  };
+/** How aggregate reads the run folders. */
+export interface AggregateOptions {
+  /** Lock staleness for another machine's lock, as compare's executeRuns uses it (default: the lock's). */
+  staleMs?: number;
 }
 
-/** Reads one run folder into a record; never throws for a missing or broken folder. */
-export function collectRun(spec: RunSpec, variant: Variant, select: 'best' | 'final'): CollectedRun {
+/**
+ * Reads one run folder into a record; never throws for a missing or broken folder. Epoch rows come upgraded
+ * (src/run/metrics.ts): a gap counts only beside the train_eval value it was computed from.
+ */
+export function collectRun(spec: RunSpec, variant: Variant, select: 'best' | 'final', opts: AggregateOptions = {}): CollectedRun {
   const st = runState(spec);
   const s = st.summary;
   const usable = st.condition === 'completed' || st.condition === 'incomplete';
   // A worker that died before summary.json (or before recording its error) left the reason in worker-error.txt.
-  const workerError = st.condition === 'stale' ? undefined : readText(path.join(spec.runDir, WORKER_ERROR_FILE));
+  const workerError = st.condition === 'stale' ? undefined : readWorkerError(spec.runDir);
   let status: string = usable ? (s?.status ?? 'missing') : st.condition;
   if (status === 'missing' && workerError !== undefined) status = 'failed';
-  if (status === 'running' && !isLocked(spec)) status = workerError !== undefined ? 'failed' : 'interrupted';
+  if (status === 'running' && !isLocked(spec, opts.staleMs)) status = workerError !== undefined ? 'failed' : 'interrupted';
   const metrics = usable ? readMetrics(spec.runDir) : [];
   const n = (x: number | null | undefined) => (usable ? numberOrNaN(x) : NaN);
   const test = s?.test ? s.test[select] : undefined;
-  const finalGap = trueGap(s?.final);
-  const bestGap = trueGap(s?.best);
   const record: RunRecord = {
     variant: spec.variant, body: variant.body, head: variant.head, seed: spec.seed, status,
     error: (usable ? s?.error : undefined) ?? workerError ?? '',
@@ -171,9 +143,9 @@ export function collectRun(spec: RunSpec, variant: Variant, select: 'best' | 'fi
     epochs: n(s?.epochsRun), best_epoch: n(s?.best?.epoch),
     best_val_acc: n(s?.best?.val_acc), best_val_loss: n(s?.best?.val_loss),
     final_train_acc: n(s?.final?.train_acc), final_train_loss: n(s?.final?.train_loss),
-    final_train_eval_acc: n(finalGap.trainEvalAcc), final_train_eval_loss: n(finalGap.trainEvalLoss),
+    final_train_eval_acc: n(s?.final?.train_eval_acc), final_train_eval_loss: n(s?.final?.train_eval_loss),
     final_val_acc: n(s?.final?.val_acc), final_val_loss: n(s?.final?.val_loss),
-    gap_acc: n(finalGap.acc), gap_loss: n(finalGap.loss), best_gap_acc: n(bestGap.acc), best_gap_loss: n(bestGap.loss),
+    gap_acc: n(s?.final?.gap_acc), gap_loss: n(s?.final?.gap_loss), best_gap_acc: n(s?.best?.gap_acc), best_gap_loss: n(s?.best?.gap_loss),
     test_acc: n(test?.acc), test_loss: n(test?.loss), test_error: n(test?.error),
     test_error_final: n(s?.test?.final.error), test_error_best: n(s?.test?.best.error),
     wall_seconds: n(s?.wallSeconds), images_per_second: n(s?.imagesPerSecond),
@@ -207,9 +179,9 @@ export function variantStats(variant: Variant, runs: readonly RunRecord[]): Vari
 }
 
 /** Reads every run of the plan (all shards) and computes the statistics. */
-export function aggregate(plan: Plan): Aggregate {
+export function aggregate(plan: Plan, opts: AggregateOptions = {}): Aggregate {
   const byName = new Map(plan.variants.map((v) => [v.name, v]));
-  const runs = plan.runs.map((spec) => collectRun(spec, byName.get(spec.variant) as Variant, plan.select));
+  const runs = plan.runs.map((spec) => collectRun(spec, byName.get(spec.variant) as Variant, plan.select, opts));
   const records = runs.map((r) => r.record);
   return {
     runs,

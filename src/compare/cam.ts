@@ -1,24 +1,13 @@
-// Optional CAM section of report.html: src/cam's camReport (issue 5) makes each variant's CAM grid and localization score.
+// The CAM section of report.html: src/cam's camReport makes each variant's CAM grid and localization score.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
 import { selectBackend } from '../backend/select.js';
+import type { LocalizationScore } from '../cam/localization.js';
+import { camReport } from '../cam/report.js';
+import { readSummary } from '../run/summary.js';
 import type { Aggregate } from './aggregate.js';
 import type { Plan } from './plan.js';
-import { readSummary } from '../train/summary.js';
-
-/** The parts of a localization score (src/cam/localization.ts LocalizationScore) the report shows. */
-export interface CamScore {
-  method: string;
-  images: number;
-  classification: number;
-  top1: { accuracy: number };
-  trueClass: { accuracy: number; meanIou: number };
-  baseline: { best: { fraction: number; trueClass: { accuracy: number }; top1: { accuracy: number } } };
-  /** Best box threshold of the sweep (chosen on the same images) and its true-class accuracy. */
-  sweep?: { best: { threshold: number; trueClass: { accuracy: number } } };
-}
 
 /** A variant's class activation maps for the report. */
 export interface VariantCam {
@@ -29,35 +18,13 @@ export interface VariantCam {
   /** PNG of the CAM grid. */
   png?: Buffer;
   /** Localization per method (built-in synthetic data only: it has boxes). */
-  scores: CamScore[];
+  scores: LocalizationScore[];
   /** Why something is missing. */
   note?: string;
 }
 
-/** The subset of src/cam/report.ts that compare calls (loaded at run time: the CAM module is optional). */
-interface CamModule {
-  camReport(runDir: string, opts: {
-    images?: number; localization?: boolean; weights?: 'final' | 'best'; outDir?: string; scale?: number; log?: (l: string) => void;
-  }): Promise<{ method: string; gridPng?: string; localization?: { methods: Partial<Record<string, CamScore>> } }>;
-}
-
-const CAM_MODULE = new URL('../cam/report.js', import.meta.url);
 /** Test images in each variant's grid. */
 const GRID_IMAGES = 12;
-
-/** Loads src/cam/report.ts, or undefined while it does not exist. */
-export async function loadCamModule(warn: (l: string) => void): Promise<CamModule | undefined> {
-  const ts = fileURLToPath(CAM_MODULE).replace(/\.js$/, '.ts');
-  if (!fs.existsSync(ts) && !fs.existsSync(fileURLToPath(CAM_MODULE))) return undefined;
-  try {
-    const mod = (await import(CAM_MODULE.href)) as Partial<CamModule>;
-    if (typeof mod.camReport === 'function') return mod as CamModule;
-    warn('report: src/cam/report.ts has no camReport(); no CAM section');
-  } catch (e) {
-    warn(`report: cannot load the CAM module (${(e as Error).message}); no CAM section`);
-  }
-  return undefined;
-}
 
 /** What cam/<variant>/ was made from: reused while the run folder's summary is unchanged. */
 interface CamSource {
@@ -66,11 +33,11 @@ interface CamSource {
   weights: string;
   method: string;
   gridPng?: string;
-  scores: CamScore[];
+  scores: LocalizationScore[];
 }
 
 /** CAM grid and localization of one variant's first completed seed, cached under <suite>/cam/<variant>/. */
-async function variantCam(cam: CamModule, plan: Plan, runDir: string, variant: string, seed: number, log: (l: string) => void): Promise<VariantCam> {
+async function variantCam(plan: Plan, runDir: string, variant: string, seed: number, log: (l: string) => void): Promise<VariantCam> {
   const outDir = path.join(plan.suiteDir, 'cam', variant);
   const sourceFile = path.join(outDir, 'source.json');
   const finishedAt = readSummary(runDir)?.finishedAt ?? '';
@@ -105,10 +72,10 @@ async function variantCam(cam: CamModule, plan: Plan, runDir: string, variant: s
     if (again) return fromSource(again);
     const synthetic = plan.variants.find((v) => v.name === variant)?.config.data.name === 'synthetic';
     log(`CAM: ${variant} seed ${seed}${synthetic ? ' (with localization)' : ''}`);
-    const r = await cam.camReport(runDir, { images: GRID_IMAGES, localization: synthetic, weights, outDir, scale: 4 });
+    const r = await camReport(runDir, { images: GRID_IMAGES, localization: synthetic, weights, outDir, scale: 4 });
     const source: CamSource = {
       runDir, finishedAt, weights, method: r.method, ...(r.gridPng ? { gridPng: r.gridPng } : {}),
-      scores: Object.values(r.localization?.methods ?? {}).filter((s): s is CamScore => s !== undefined),
+      scores: Object.values(r.localization?.methods ?? {}).filter((s): s is LocalizationScore => s !== undefined),
     };
     fs.writeFileSync(sourceFile, JSON.stringify(source, null, 2));
     return fromSource(source);
@@ -117,10 +84,8 @@ async function variantCam(cam: CamModule, plan: Plan, runDir: string, variant: s
   }
 }
 
-/** One entry per variant with a completed run, or undefined without the CAM module. Never throws. */
+/** One entry per variant with a completed run, or undefined when no backend can run CAM. Never throws. */
 export async function camsForSuite(plan: Plan, agg: Aggregate, log: (l: string) => void, warn: (l: string) => void): Promise<VariantCam[] | undefined> {
-  const cam = await loadCamModule(warn);
-  if (!cam) return undefined;
   const first = plan.variants[0]?.config;
   if (first) {
     // CAM runs in this process: give it the suite's backend (native where built), not tfjs's pure-JS default.
@@ -139,7 +104,7 @@ export async function camsForSuite(plan: Plan, agg: Aggregate, log: (l: string) 
     const spec = rec && plan.runs.find((s) => s.variant === v.name && s.seed === rec.seed);
     if (!rec || !spec) continue;
     try {
-      out.push(await variantCam(cam, plan, spec.runDir, v.name, rec.seed, log));
+      out.push(await variantCam(plan, spec.runDir, v.name, rec.seed, log));
     } catch (e) {
       warn(`CAM of ${v.name}: ${(e as Error).message}`);
       out.push({ variant: v.name, seed: rec.seed, scores: [], note: `CAM failed: ${(e as Error).message}` });

@@ -41,6 +41,8 @@ export interface CompareOptions {
   launcher?: RunLauncher;
   /** Stops starting runs and tells running ones to checkpoint and stop; outputs are still written. */
   signal?: AbortSignal;
+  /** Run-lock staleness for other machines' locks, for training and for collecting alike (default: src/run/lock.ts's). */
+  staleMs?: number;
 }
 
 export interface CompareResult {
@@ -57,9 +59,9 @@ export interface CompareResult {
 export const OUTPUT_FILES = { runs: 'runs.csv', comparison: 'comparison.csv', report: 'report.html', plots: 'plots' } as const;
 
 /** Aggregates every run of the plan and writes runs.csv, comparison.csv, plots/*.svg|png and report.html. */
-export async function writeOutputs(plan: Plan, opts: Pick<CompareOptions, 'noReport' | 'noCam' | 'log' | 'warn'>): Promise<Aggregate> {
+export async function writeOutputs(plan: Plan, opts: Pick<CompareOptions, 'noReport' | 'noCam' | 'log' | 'warn' | 'staleMs'>): Promise<Aggregate> {
   fs.mkdirSync(plan.suiteDir, { recursive: true });
-  const agg = aggregate(plan);
+  const agg = aggregate(plan, opts.staleMs !== undefined ? { staleMs: opts.staleMs } : {});
   await writeAtomic(path.join(plan.suiteDir, OUTPUT_FILES.runs), runsCsv(agg));
   await writeAtomic(path.join(plan.suiteDir, OUTPUT_FILES.comparison), comparisonCsv(agg));
   if (!opts.noReport) {
@@ -98,6 +100,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
     outcomes = await executeRuns(mine, {
       jobs: opts.jobs ?? 1, log: opts.log, warn: opts.warn,
       ...(opts.launcher ? { launcher: opts.launcher } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.staleMs !== undefined ? { staleMs: opts.staleMs } : {}),
     });
     const ran = outcomes.filter((o) => o.action === 'ran').length;
     const skipped = outcomes.filter((o) => o.action === 'skipped').length;

@@ -1,5 +1,5 @@
 // Per-epoch curves across seeds: the mean and a +-1 standard deviation band of each metric, per variant (plot data).
-import type { EpochLogs } from '../train/callbacks/types.js';
+import { upgradeLogs, type EpochLogs } from '../run/metrics.js';
 import type { CollectedRun } from './aggregate.js';
 import { mean, std } from '../util/stats.js';
 
@@ -55,15 +55,16 @@ export function learningCurves(runs: readonly CollectedRun[], what: 'acc' | 'los
   ];
 }
 
-/** Rows that hold the true gap: runs from before the train-eval pass logged gap_* as running train minus val. */
-function withTrueGap(runs: readonly CollectedRun[], key: 'train_eval_acc' | 'train_eval_loss'): CollectedRun[] {
-  return runs.map((r) => ({ ...r, metrics: r.metrics.filter((m) => Number.isFinite(m[key])) }));
+/** The runs with their rows upgraded (src/run/metrics.ts): a row from before the train-eval pass has no gap (NaN). */
+function upgraded(runs: readonly CollectedRun[]): CollectedRun[] {
+  return runs.map((r) => ({ ...r, metrics: r.metrics.map(upgradeLogs) }));
 }
 
 /** Generalization gaps per epoch (inference-mode training sample vs validation), one series per variant. */
 export function gapCurves(runs: readonly CollectedRun[]): CurvePoint[] {
+  const rows = upgraded(runs);
   return [
-    ...curve(withTrueGap(runs, 'train_eval_acc'), 'gap_acc', 'accuracy gap (train, inference mode - val)', (v) => v),
-    ...curve(withTrueGap(runs, 'train_eval_loss'), 'gap_loss', 'loss gap (val - train, inference mode)', (v) => v),
+    ...curve(rows, 'gap_acc', 'accuracy gap (train, inference mode - val)', (v) => v),
+    ...curve(rows, 'gap_loss', 'loss gap (val - train, inference mode)', (v) => v),
   ];
 }

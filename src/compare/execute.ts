@@ -7,8 +7,11 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RunSpec } from './plan.js';
-import { readSummary } from '../train/summary.js';
-import { lockHolders, tryLockRun, type RunLock } from './run-lock.js';
+import { runPath } from '../run/files.js';
+import { emptyRunDir } from '../run/folder.js';
+import { lockHolders, tryLockRun, type RunLock } from '../run/lock.js';
+import { readSummary } from '../run/summary.js';
+import { clearWorkerError, writeWorkerError } from '../run/worker-error.js';
 import { canResume, runState } from './run-state.js';
 import type { WorkerRequest } from './worker.js';
 
@@ -55,9 +58,6 @@ export interface ExecuteOptions {
   /** When aborted, no further run starts and running ones are told to stop (they checkpoint and can be resumed). */
   signal?: AbortSignal;
 }
-
-/** Written into a run folder when its worker ended without recording an error in summary.json. */
-export const WORKER_ERROR_FILE = 'worker-error.txt';
 
 const COMPARE_CLI = fileURLToPath(new URL('../cli/compare.ts', import.meta.url));
 /** tsx's ESM loader as a file URL (createRequire works whether this module was loaded as ESM or through a CJS hook). */
@@ -133,13 +133,9 @@ Promise<RunOutcome | 'held' | 'orphaned'> {
     // failed, diverged: rerunning the same steps would fail the same way) start over in an emptied folder.
     // (runTraining resumes only a byte-identical config.yaml: a folder written before a schema change starts over.)
     const resume = canResume(now, spec.runDir);
-    if (!resume) {
-      fs.rmSync(spec.runDir, { recursive: true, force: true });
-      fs.mkdirSync(spec.runDir, { recursive: true });
-    } else {
-      fs.rmSync(path.join(spec.runDir, WORKER_ERROR_FILE), { force: true });
-    }
-    const logFile = path.join(spec.runDir, 'train.log');
+    if (resume) clearWorkerError(spec.runDir);
+    else emptyRunDir(spec.runDir);
+    const logFile = runPath(spec.runDir, 'log');
     opts.log(`${tag} ${describe(spec)}: ${resume ? 'resuming' : 'training'} (log: ${path.relative('.', logFile)})`);
     let result: { exitCode: number; tail: string };
     try {
@@ -160,7 +156,7 @@ Promise<RunOutcome | 'held' | 'orphaned'> {
       // The resume itself failed (a damaged checkpoint, no room): runTraining left the folder as it found it, so it
       // still reads `interrupted`; say so instead of promising a resume that would fail the same way.
       const error = `could not resume: ${result.tail.split('\n').filter((l) => l.trim()).at(-1) ?? `worker exited with code ${result.exitCode}`}`;
-      fs.writeFileSync(path.join(spec.runDir, WORKER_ERROR_FILE), `${error}\n`);
+      writeWorkerError(spec.runDir, error);
       opts.warn(`${tag} ${describe(spec)}: failed: ${error} (the run folder is left as it was; delete it to train the run from scratch)`);
       return { spec, action: 'ran', status: 'failed', error, seconds: seconds() };
     }
@@ -171,7 +167,7 @@ Promise<RunOutcome | 'held' | 'orphaned'> {
     const error = summary?.error ?? (result.tail.split('\n').filter((l) => l.trim()).at(-1) || `worker exited with code ${result.exitCode}`);
     const shown = status === 'completed' || status === 'running' || status === 'missing' ? 'failed' : status;
     // The worker died without recording why (killed, crashed on start): keep the reason beside its summary.
-    if (!summary?.error) fs.writeFileSync(path.join(spec.runDir, WORKER_ERROR_FILE), `${error}\n`);
+    if (!summary?.error) writeWorkerError(spec.runDir, error);
     opts.warn(`${tag} ${describe(spec)}: ${shown}: ${error}`);
     return { spec, action: 'ran', status: shown, error, seconds: seconds() };
   } finally {

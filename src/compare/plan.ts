@@ -1,11 +1,12 @@
 // Expands a suite into resolved variant configs and one run per (variant, seed), each with its own deterministic folder.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { applyOverrides, configToYaml, deepMerge, loadConfig, resolveConfigPath, validateConfig } from '../config/load.js';
+import { applyOverrides, deepMerge, loadConfig, resolveConfigPath, validateConfig } from '../config/load.js';
 import YAML from 'yaml';
 import { defaultConfig, type Config } from '../config/schema.js';
 import { UserError } from '../errors.js';
+import { configSha256 } from '../run/config.js';
+import { sha256Hex } from '../util/hash.js';
 import { suiteSeeds, type LoadedSuite } from './suite.js';
 
 type Tree = { [key: string]: unknown };
@@ -55,10 +56,6 @@ export interface PlanOptions {
   outputDir?: string;
   /** Where bare config names resolve (default: configs). */
   configsDir?: string;
-}
-
-export function sha256(text: string): string {
-  return crypto.createHash('sha256').update(text).digest('hex');
 }
 
 /** Resolves a variant's config reference: relative to the suite file first, then as `loadConfig` would. */
@@ -133,7 +130,7 @@ export function planSuite(loaded: LoadedSuite, opts: PlanOptions = {}): Plan {
     const config = validateConfig(tree, `${where}: ${d.at}${sets.length ? ` (with --set ${sets.join(' ')})` : ''}`);
     variants.push({
       name: d.name, body: config.model.body, head: config.model.head, config,
-      hash: sha256(variantIdentity(config)).slice(0, 8),
+      hash: sha256Hex(variantIdentity(config)).slice(0, 8),
       ...(d.source ? { source: d.source } : {}),
     });
   }
@@ -145,7 +142,7 @@ export function planSuite(loaded: LoadedSuite, opts: PlanOptions = {}): Plan {
       const config: Config = { ...v.config, seed };
       runs.push({
         index: runs.length, variant: v.name, seed, config,
-        configSha256: sha256(configToYaml(config)),
+        configSha256: configSha256(config),
         runDir: path.join(suiteDir, 'runs', `${v.name}-${v.hash}`, `seed-${seed}`),
       });
     }

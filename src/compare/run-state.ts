@@ -1,14 +1,8 @@
-// Reads what a run folder holds (summary.json, metrics.csv) and decides whether a suite rerun can skip it.
-import fs from 'node:fs';
-import path from 'node:path';
-import { parse } from 'csv-parse/sync';
-import YAML from 'yaml';
-import { configToYaml, validateConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
-import type { EpochLogs } from '../train/callbacks/types.js';
-import { checkpointDir } from '../train/checkpoint.js';
-import { readSummary, type RunSummary } from '../train/summary.js';
-import { sha256, type RunSpec } from './plan.js';
+// Decides from what a run folder holds (summary.json, config.yaml, a checkpoint) whether a suite rerun can skip it.
+import { configTextGives, configTextSha256, readRunConfigText } from '../run/config.js';
+import { checkpointDir } from '../run/files.js';
+import { readSummary, type RunSummary } from '../run/summary.js';
+import type { RunSpec } from './plan.js';
 
 export type RunCondition =
   /** No summary.json: never started (or the folder was removed). */
@@ -30,16 +24,6 @@ export interface RunState {
   exact?: boolean;
 }
 
-/** Does config.yaml, validated by today's schema (which fills keys added since with their defaults), give `config`? */
-function sameConfig(yamlText: string, config: Config): boolean {
-  try {
-    const tree = YAML.parse(yamlText, { maxAliasCount: 50 }) as Record<string, unknown>;
-    return configToYaml(validateConfig(tree, 'config.yaml')) === configToYaml(config);
-  } catch {
-    return false; // a key the schema no longer has, or a broken file: not the same config
-  }
-}
-
 /**
  * What the run folder of `spec` holds. It is this suite's run when summary.json's configSha256 is the sha256 of the
  * folder's config.yaml (the pair was written together) and that config.yaml is the suite's config: byte for byte, or
@@ -48,15 +32,10 @@ function sameConfig(yamlText: string, config: Config): boolean {
 export function runState(spec: RunSpec): RunState {
   const summary = readSummary(spec.runDir);
   if (!summary) return { condition: 'missing' };
-  let yamlText: string | undefined;
-  try {
-    yamlText = fs.readFileSync(path.join(spec.runDir, 'config.yaml'), 'utf8');
-  } catch {
-    yamlText = undefined;
-  }
-  if (yamlText === undefined || summary.configSha256 !== sha256(yamlText)) return { condition: 'stale', summary };
+  const yamlText = readRunConfigText(spec.runDir);
+  if (yamlText === undefined || summary.configSha256 !== configTextSha256(yamlText)) return { condition: 'stale', summary };
   const exact = summary.configSha256 === spec.configSha256;
-  if (!exact && !sameConfig(yamlText, spec.config)) return { condition: 'stale', summary };
+  if (!exact && !configTextGives(yamlText, spec.config)) return { condition: 'stale', summary };
   return { condition: summary.status === 'completed' ? 'completed' : 'incomplete', summary, exact };
 }
 
@@ -68,16 +47,4 @@ export function runState(spec: RunSpec): RunState {
 export function canResume(state: RunState, runDir: string): boolean {
   return state.condition === 'incomplete' && state.exact === true &&
     (state.summary?.status === 'interrupted' || state.summary?.status === 'running') && checkpointDir(runDir) !== undefined;
-}
-
-/** metrics.csv rows as numbers (one per epoch); [] when the file is absent. */
-export function readMetrics(runDir: string): EpochLogs[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(runDir, 'metrics.csv'), 'utf8');
-  } catch {
-    return [];
-  }
-  const rows = parse(text, { columns: true, skip_empty_lines: true, cast: (v, ctx) => (ctx.header ? v : v === '' ? NaN : Number(v)) }) as Array<Record<string, number>>;
-  return rows.map((r) => r as unknown as EpochLogs);
 }

@@ -1,9 +1,10 @@
 // The child-process side of a suite run: reads {config, runDir, resume} as a JSON line on stdin and trains that one run.
-import crypto from 'node:crypto';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
-import { configToYaml, validateConfig } from '../config/load.js';
+import { validateConfig } from '../config/load.js';
 import { UserError } from '../errors.js';
+import { configSha256 } from '../run/config.js';
 import { runTraining } from '../train/run.js';
+import { interruptOnSignals } from '../util/signals.js';
 
 /** What the parent writes to a worker's stdin. */
 export interface WorkerRequest {
@@ -56,22 +57,19 @@ export async function runWorker(log: (l: string) => void, warn: (l: string) => v
   const config = validateConfig(req.config as Record<string, unknown>, `worker request for ${req.runDir}`);
   // The code (schema defaults) may have changed since the parent planned the suite: such a run would land in a folder
   // named after another config, so refuse it and let the next compare plan again.
-  if (crypto.createHash('sha256').update(configToYaml(config)).digest('hex') !== req.configSha256) {
+  if (configSha256(config) !== req.configSha256) {
     throw new UserError('the config schema changed while this suite was running; run compare again to plan with the new code');
   }
-  const abort = new AbortController();
-  const stop = (sig: string) => {
-    if (abort.signal.aborted) return; // Ctrl-C reaches the worker directly and through the parent: stop once
-    warn(`${sig}: stopping after this batch (checkpoint kept; the next compare resumes)`);
-    abort.abort();
-  };
-  // Persistent listeners, not once(): signal-exit (used by proper-lockfile) re-raises a signal that has no other
-  // listener left, which would kill the worker before it writes its checkpoint.
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const stopping = (why: string) => `${why}: stopping after this batch (checkpoint kept; the next compare resumes)`;
+  // Ctrl-C reaches the worker directly and through the parent: it stops once, and later signals are the parent's call.
+  const abort = interruptOnSignals({ first: stopping, warn });
   // A compare killed outright (SIGKILL, out of memory) sends no signal: its lock would soon let another compare resume
   // this run, so stop as if told to, rather than train the same folder twice.
-  void parentGone.then(() => stop('compare (the parent process) is gone'));
+  void parentGone.then(() => {
+    if (abort.signal.aborted) return;
+    warn(stopping('compare (the parent process) is gone'));
+    abort.abort();
+  });
   // Signals and the end of stdin are events: let them in after every batch, not only when an epoch's files are written.
   const yieldEachBatch = { onBatchEnd: () => yieldToEvents() };
   const summary = await runTraining(config, {

@@ -48,6 +48,20 @@ export function deepMerge(base: Tree, over: Tree): Tree {
   return out;
 }
 
+/** Parses YAML text as a config mapping, with the alias-bomb guard; `file` names it in errors. */
+export function parseYaml(text: string, file: string): Tree {
+  let doc: unknown;
+  try {
+    // maxAliasCount stops "billion laughs" alias bombs before they expand.
+    doc = YAML.parse(text, { maxAliasCount: 50, uniqueKeys: true });
+  } catch (e) {
+    throw new UserError(`${file}: invalid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (!isTree(doc)) throw new UserError(`${file}: a config must be a mapping of keys to values`);
+  return doc;
+}
+
 /** One YAML file as a mapping, read with the size limit and the alias-bomb guard (also for run folders' config.yaml). */
 export function readYaml(file: string): Tree {
   let text: string;
@@ -59,16 +73,7 @@ export function readYaml(file: string): Tree {
     if (e instanceof UserError) throw e;
     throw new UserError(`${file}: cannot read config (${(e as Error).message})`);
   }
-  let doc: unknown;
-  try {
-    // maxAliasCount stops "billion laughs" alias bombs before they expand.
-    doc = YAML.parse(text, { maxAliasCount: 50, uniqueKeys: true });
-  } catch (e) {
-    throw new UserError(`${file}: invalid YAML: ${(e as Error).message.split('\n')[0]}`);
-  }
-  if (doc === null || doc === undefined) return {};
-  if (!isTree(doc)) throw new UserError(`${file}: a config must be a mapping of keys to values`);
-  return doc;
+  return parseYaml(text, file);
 }
 
 /** Reads `file` and everything it extends; later files win. */
@@ -190,7 +195,12 @@ export function loadConfig(nameOrPath: string, sets: readonly string[] = [], con
   return { config: validateConfig(merged, where), file, sources };
 }
 
-/** YAML text of a resolved config, as written into every run folder. */
+/**
+ * YAML text of a resolved config, as written into every run folder (and hashed: src/run/config.ts). Keys are in the
+ * schema's order whatever order the object was built in, so equal configs give equal text; re-validating a valid
+ * config changes nothing else. One that does not validate (a test's deliberate mistake) is written as given.
+ */
 export function configToYaml(config: Config): string {
-  return YAML.stringify(config, { lineWidth: 0 });
+  const r = configSchema.safeParse(config);
+  return YAML.stringify(r.success ? r.data : config, { lineWidth: 0 });
 }

@@ -60,6 +60,11 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   }
 }
 
+/** Replaces `file` with `value` as JSON (2-space indent, final newline), atomically. */
+export async function writeJson(file: string, value: unknown): Promise<void> {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
 /** Makes a folder's entries (new names, renames) durable. */
 export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');

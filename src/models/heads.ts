@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config/schema.js';
 import type { BuildContext } from './context.js';
+import { CLASS_MAP_LAYER, LOGITS_LAYER } from './layer-names.js';
 
 /** What a head returns: the logits tensor and the names of layers CAM needs. */
 export interface HeadOutput {
@@ -28,9 +29,9 @@ const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor): tf.SymbolicTensor 
  * starts at model.gap.bias (default 1), so ReLU maps start active and train (schema.ts says why).
  */
 export const gapHead: HeadBuilder = (features, cfg, ctx, numClasses) => {
-  const maps = apply(ctx.conv('class_maps', numClasses, 1, { activation: cfg.gap.activation, bias: cfg.gap.bias }), features);
-  const logits = apply(tf.layers.globalAveragePooling2d({ name: 'logits' }), maps);
-  return { logits, classMapLayer: 'class_maps' };
+  const maps = apply(ctx.conv(CLASS_MAP_LAYER, numClasses, 1, { activation: cfg.gap.activation, bias: cfg.gap.bias }), features);
+  const logits = apply(tf.layers.globalAveragePooling2d({ name: LOGITS_LAYER }), maps);
+  return { logits, classMapLayer: CLASS_MAP_LAYER };
 };
 
 /**
@@ -39,8 +40,8 @@ export const gapHead: HeadBuilder = (features, cfg, ctx, numClasses) => {
  */
 export const gapDenseHead: HeadBuilder = (features, _cfg, ctx, numClasses) => {
   const pooled = apply(tf.layers.globalAveragePooling2d({ name: 'head_gap' }), features);
-  const logits = apply(ctx.dense('logits', numClasses, 'linear'), pooled);
-  return { logits, classifierLayer: 'logits' };
+  const logits = apply(ctx.dense(LOGITS_LAYER, numClasses, 'linear'), pooled);
+  return { logits, classifierLayer: LOGITS_LAYER };
 };
 
 /**
@@ -58,7 +59,7 @@ function fcHeadWith(dropout: boolean): HeadBuilder {
     cfg.fc.hidden.forEach((units, i) => {
       t = drop(apply(ctx.dense(`head_dense${i + 1}`, units, 'relu'), t), i + 1);
     });
-    return { logits: apply(ctx.dense('logits', numClasses, 'linear'), t) };
+    return { logits: apply(ctx.dense(LOGITS_LAYER, numClasses, 'linear'), t) };
   };
 }
 

@@ -2,6 +2,7 @@
 // fixed head names.
 
 import type * as tf from '@tensorflow/tfjs';
+import { CLASS_MAP_LAYER, FEATURE_LAYER, LOGITS_LAYER } from './layer-names.js';
 
 /** Trainable parameter counts; total = body + head. */
 export interface ParamCounts {
@@ -11,11 +12,11 @@ export interface ParamCounts {
 }
 
 /** Layer names with a fixed meaning that belong to the head. */
-export const HEAD_LAYER_NAMES: readonly string[] = ['class_maps', 'classifier', 'logits'];
+export const HEAD_LAYER_NAMES: readonly string[] = [CLASS_MAP_LAYER, 'classifier', LOGITS_LAYER];
 
 /** Which part of the model a layer belongs to, from its name. 'none' for parameter-free glue (input, probs). */
 export function layerOwner(name: string): 'body' | 'head' | 'none' {
-  if (name.startsWith('body_') || name === 'features') return 'body';
+  if (name.startsWith('body_') || name === FEATURE_LAYER) return 'body';
   if (name.startsWith('head_') || HEAD_LAYER_NAMES.includes(name)) return 'head';
   return 'none';
 }

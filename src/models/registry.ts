@@ -8,6 +8,7 @@ import { resnetBody } from './bodies/resnet.js';
 import { BuildContext } from './context.js';
 import { fcDropoutHead, fcHead, gapDenseHead, gapHead, type HeadBuilder } from './heads.js';
 import { countParams, type ParamCounts } from './params.js';
+import { FEATURE_LAYER, LOGITS_LAYER } from './layer-names.js';
 
 export type { HeadBuilder, HeadOutput } from './heads.js';
 export type { ParamCounts } from './params.js';
@@ -77,15 +78,15 @@ export function buildModel(cfg: ModelConfig, spec: ModelSpec, seed: number): Bui
   const ctx = new BuildContext(seed, cfg.initializer);
   const input = tf.input({ name: 'input', shape: spec.inputShape, dtype: 'float32' });
   const features = BODIES[cfg.body](input, cfg, ctx);
-  producedBy(features, 'features', `body '${cfg.body}'`);
+  producedBy(features, FEATURE_LAYER, `body '${cfg.body}'`);
   const head = HEADS[cfg.head](features, cfg, ctx, spec.numClasses);
-  producedBy(head.logits, 'logits', `head '${cfg.head}'`);
+  producedBy(head.logits, LOGITS_LAYER, `head '${cfg.head}'`);
   const probs = tf.layers.activation({ name: 'probs', activation: 'softmax' }).apply(head.logits) as tf.SymbolicTensor;
   const model = tf.model({ name: `${cfg.body}_${cfg.head}`, inputs: input, outputs: probs });
   return {
     model,
-    logitsLayer: 'logits',
-    featureLayer: 'features',
+    logitsLayer: LOGITS_LAYER,
+    featureLayer: FEATURE_LAYER,
     ...(head.classMapLayer ? { classMapLayer: head.classMapLayer } : {}),
     ...(head.classifierLayer ? { classifierLayer: head.classifierLayer } : {}),
     params: countParams(model),

@@ -2,9 +2,10 @@
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { parseJson } from '../io/model-files.js';
-import { METRIC_COLUMNS } from './callbacks/csv-logger.js';
 import type { EarlyStoppingState } from './callbacks/early-stopping.js';
-import type { EpochAccum, EpochLogs } from './callbacks/types.js';
+import type { EpochAccum } from './callbacks/types.js';
+import { RUN_FILES } from '../run/files.js';
+import { METRIC_COLUMNS, upgradeLogs, type EpochLogs, type StoredLogs } from '../run/metrics.js';
 import type { ScheduleState } from './schedule.js';
 
 /** 2 added `files` (sha256 of every other file); 1 is still read, with every check but the checksums. */
@@ -13,7 +14,7 @@ export const FORMAT = 2;
 /** The files a checkpoint holds besides state.json: tensors (tfjs weight bytes) and their manifests. */
 export const TENSOR_FILES = ['weights.bin', 'best.bin', 'optimizer.bin'] as const;
 export const PART_FILES = TENSOR_FILES.flatMap((f) => [f, `${f}.json`]);
-export const STATE_FILE = 'state.json';
+export const STATE_FILE = RUN_FILES.checkpointState;
 
 export interface CheckpointState {
   format: number;
@@ -40,10 +41,8 @@ export function stateText(state: CheckpointState): string {
   return JSON.stringify(state, encode, 1);
 }
 
-/** EpochLogs fields that checkpoints written before the train-eval pass lack. */
+/** EpochLogs fields that checkpoints written before the train-eval pass lack (upgradeLogs fills them). */
 const TRAIN_EVAL_KEYS = ['train_eval_loss', 'train_eval_acc', 'train_eval_seconds'] as const;
-type TrainEvalKey = (typeof TRAIN_EVAL_KEYS)[number];
-type StoredLogs = Omit<EpochLogs, TrainEvalKey> & Partial<Pick<EpochLogs, TrainEvalKey>>;
 
 /** Any number, NaN and infinities included (not measured, reduce-on-plateau's initial best). */
 const num = z.custom<number>((v) => typeof v === 'number', 'expected a number');
@@ -66,18 +65,6 @@ const stateSchema = z.object({
   savedAt: z.string(),
   files: z.object(Object.fromEntries(PART_FILES.map((f) => [f, z.string().regex(/^[0-9a-f]{64}$/)]))).optional(),
 });
-
-/**
- * A history row as this version writes it. An older row gets NaN (not measured) for train_eval_*, and for its gaps
- * too: those were taken from the running train numbers, another quantity, and a gap column should not mix the two.
- */
-function upgradeLogs(l: StoredLogs): EpochLogs {
-  const { train_eval_loss, train_eval_acc, train_eval_seconds } = l;
-  if (train_eval_loss !== undefined && train_eval_acc !== undefined && train_eval_seconds !== undefined) {
-    return { ...l, train_eval_loss, train_eval_acc, train_eval_seconds };
-  }
-  return { ...l, train_eval_loss: NaN, train_eval_acc: NaN, train_eval_seconds: NaN, gap_acc: NaN, gap_loss: NaN };
-}
 
 /** Parses and checks state.json's bytes; a UserError naming `file` and the first problem otherwise. */
 export function parseState(file: string, bytes: Buffer): CheckpointState {

@@ -13,13 +13,14 @@
 // manifest's tensor names, shapes and dtypes against the model and optimizer, each byte count against its manifest.
 // Format 1 checkpoints (written before the checksums) are still read, with every check but the sha256: random bytes
 // of the right length in their weights cannot be told from weights.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { isUserError, UserError } from '../errors.js';
 import { fsyncDir, writeError, writeFileSynced } from '../io/durable-write.js';
 import { decodeTensors, encodeTensors, type TensorSpec } from '../io/model-files.js';
+import { RUN_FILES, runPath } from '../run/files.js';
+import { sha256Hex as sha256 } from '../util/hash.js';
 import type { BestModel } from './callbacks/best-model.js';
 import type { EarlyStopping } from './callbacks/early-stopping.js';
 import { FORMAT, PART_FILES, parseState, STATE_FILE, stateText, TENSOR_FILES, type CheckpointState } from './checkpoint-state.js';
@@ -27,10 +28,6 @@ import type { Optimizer, OptimizerState } from './optimizer.js';
 import type { LrSchedule } from './schedule.js';
 
 export type { CheckpointState } from './checkpoint-state.js';
-
-export const CHECKPOINT_DIR = 'checkpoint';
-/** The checkpoint before the newest, kept for when the newest turns out damaged. */
-export const PREVIOUS_CHECKPOINT_DIR = `${CHECKPOINT_DIR}.old`;
 
 /** The stateful parts of a run that a checkpoint saves and a resume restores. */
 export interface ResumableParts {
@@ -56,8 +53,6 @@ export interface Checkpoint {
   optimizer: OptimizerState;
 }
 
-const sha256 = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
-
 function asMap(ts: readonly tf.Tensor[]): tf.NamedTensorMap {
   return Object.fromEntries(ts.map((t, i) => [`w${i}`, t]));
 }
@@ -76,9 +71,9 @@ export async function writeCheckpoint(
   /** The trainable variables in a fixed order: slots are stored by position, since tfjs may rename variables. */
   vars: readonly tf.Variable[],
 ): Promise<void> {
-  const final = path.join(runDir, CHECKPOINT_DIR);
-  const tmp = `${final}.tmp`;
-  const old = path.join(runDir, PREVIOUS_CHECKPOINT_DIR);
+  const final = runPath(runDir, 'newestCheckpoint');
+  const tmp = runPath(runDir, 'partialCheckpoint');
+  const old = runPath(runDir, 'previousCheckpoint');
   const opt = optimizer.state();
   const slots: tf.NamedTensorMap = {};
   vars.forEach((v, i) => {
@@ -110,24 +105,15 @@ export async function writeCheckpoint(
   fsyncDir(runDir);
 }
 
-/** The newest checkpoint folder of a run that has a state.json (the previous one if a swap was cut short), if any. */
-export function checkpointDir(runDir: string): string | undefined {
-  for (const name of [CHECKPOINT_DIR, PREVIOUS_CHECKPOINT_DIR]) {
-    const d = path.join(runDir, name);
-    if (fs.existsSync(path.join(d, STATE_FILE))) return d;
-  }
-  return undefined;
-}
-
 /**
  * Reads the run's newest checkpoint for `target`, or, when it is missing or damaged, the previous one with one
  * `warn` line saying why. Neither usable: a UserError naming the file at fault. The caller owns (disposes) the tensors.
  */
 export function readCheckpoint(runDir: string, target: CheckpointTarget, warn: (line: string) => void): Checkpoint {
-  const newest = path.join(runDir, CHECKPOINT_DIR);
-  const previous = path.join(runDir, PREVIOUS_CHECKPOINT_DIR);
+  const newest = runPath(runDir, 'newestCheckpoint');
+  const previous = runPath(runDir, 'previousCheckpoint');
   if (!fs.existsSync(newest) && !fs.existsSync(previous)) {
-    throw new UserError(`${runDir}: no checkpoint to resume from (it has no ${CHECKPOINT_DIR}/)`);
+    throw new UserError(`${runDir}: no checkpoint to resume from (it has no ${RUN_FILES.newestCheckpoint}/)`);
   }
   let first: UserError;
   try {

@@ -1,10 +1,9 @@
 // Puts a freshly built run back where its last checkpoint left it: weights, optimizer, schedule, callbacks, metrics.csv.
-import { writeMetrics } from './callbacks/csv-logger.js';
-import type { EpochAccum, EpochLogs } from './callbacks/types.js';
+import type { EpochAccum } from './callbacks/types.js';
+import { writeMetrics, type EpochLogs } from '../run/metrics.js';
 import { disposeCheckpoint, readCheckpoint, type ResumableParts } from './checkpoint.js';
 
 export interface RestoreDeps extends ResumableParts {
-  metricsFile: string;
   log: (line: string) => void;
   /** Says when the newest checkpoint is damaged and the previous one is used. */
   warn: (line: string) => void;
@@ -32,7 +31,7 @@ export function restoreCheckpoint(d: RestoreDeps): StartPosition {
   } finally {
     disposeCheckpoint(c);
   }
-  writeMetrics(d.metricsFile, c.state.history);
+  writeMetrics(d.runDir, c.state.history);
   d.log(`resuming at epoch ${c.state.epoch + 1}, batch ${c.state.batch} (checkpoint of ${c.state.savedAt})`);
   return { epoch: c.state.epoch, batch: c.state.batch, accum: c.state.accum, history: c.state.history };
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import type { Config } from '../../src/config/schema.js';
 import { runTraining } from '../../src/train/run.js';
-import type { RunSummary } from '../../src/train/summary.js';
+import type { RunSummary } from '../../src/run/summary.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -7,21 +7,23 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { DUPLICATE_MS, EXIT_INTERRUPTED, interruptOnSignals } from '../../src/cli/signals.js';
+import { DUPLICATE_MS, EXIT_INTERRUPTED, interruptOnSignals } from '../../src/util/signals.js';
 import { DATA_DIR_ENV } from '../../src/data/files.js';
-import { CHECKPOINT_DIR } from '../../src/train/checkpoint.js';
+import { RUN_FILES } from '../../src/run/files.js';
 import { writeIdxFolder } from '../data/helpers.js';
 import { microConfig } from '../train/helpers.js';
 import { Cli, cliProcess, interruptedRun, readSummaryOf, runDirsIn, sleep, writeConfig } from './helpers.js';
 
+const { newestCheckpoint: CHECKPOINT_DIR } = RUN_FILES;
+
 describe('interrupt signals', () => {
-  function setup() {
+  function setup(withSecond = true) {
     const source = new EventEmitter();
     const lines: string[] = [];
     const exits: number[] = [];
     let clock = 0;
     const ctl = interruptOnSignals({
-      first: (sig) => `first ${sig}`, second: (sig) => `second ${sig}`, warn: (l) => lines.push(l),
+      first: (sig) => `first ${sig}`, ...(withSecond ? { second: (sig: NodeJS.Signals) => `second ${sig}` } : {}), warn: (l) => lines.push(l),
       source, exit: (code) => exits.push(code), now: () => clock,
     });
     return { ctl, lines, exits, send: (sig: NodeJS.Signals, at: number) => ((clock = at), source.emit(sig, sig)) };
@@ -43,6 +45,17 @@ describe('interrupt signals', () => {
     s.send('SIGINT', DUPLICATE_MS);
     expect(s.exits).to.deep.equal([EXIT_INTERRUPTED]);
     expect(s.lines).to.deep.equal(['first SIGTERM', 'second SIGINT']);
+  });
+
+  it('without `second` (a compare worker) later signals are ignored, and a stop made another way is not announced', () => {
+    const s = setup(false);
+    s.send('SIGTERM', 0);
+    s.send('SIGINT', 10 * DUPLICATE_MS);
+    expect([s.ctl.signal.aborted, s.exits, s.lines]).to.deep.equal([true, [], ['first SIGTERM']]);
+    const t = setup(false);
+    t.ctl.abort(); // the worker's parent is gone: it said so itself
+    t.send('SIGTERM', 0);
+    expect(t.lines).to.deep.equal([]);
   });
 });
 

@@ -9,7 +9,7 @@ import { gapCurves, learningCurves } from '../../src/compare/curves.js';
 import { planSuite, type Plan } from '../../src/compare/plan.js';
 import { loadSuite } from '../../src/compare/suite.js';
 import { tmpDir, writeFixtureRun, writeSuite } from './helpers.js';
-import type { EpochLogs } from '../../src/train/callbacks/types.js';
+import type { EpochLogs } from '../../src/run/metrics.js';
 
 const close = (a: number, b: number, tol = 1e-12) => expect(Math.abs(a - b), `${a} vs ${b}`).to.be.below(tol);
 

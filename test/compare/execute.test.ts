@@ -8,8 +8,9 @@ import { expect } from 'chai';
 import lockfile from 'proper-lockfile';
 import { aggregate } from '../../src/compare/aggregate.js';
 import { executeRuns, type LaunchRequest, type RunLauncher } from '../../src/compare/execute.js';
-import { planSuite, sha256, type Plan } from '../../src/compare/plan.js';
-import { runLockState } from '../../src/compare/run-lock.js';
+import { planSuite, type Plan } from '../../src/compare/plan.js';
+import { configTextSha256 as sha256 } from '../../src/run/config.js';
+import { runLockState } from '../../src/run/lock.js';
 import { runState } from '../../src/compare/run-state.js';
 import { loadSuite } from '../../src/compare/suite.js';
 import { tmpDir, writeFixtureRun, writeSuite } from './helpers.js';
@@ -21,7 +22,7 @@ const quiet = { log: () => {}, warn: () => {} };
  * workerSeconds) naming a worker of it still alive for that long. Returns the worker's pid.
  */
 function lockInDeadProcess(runDir: string, workerSeconds?: number): number | undefined {
-  const script = `import(${JSON.stringify(pathToFileURL(path.resolve('src/compare/run-lock.ts')).href)}).then((m) => {
+  const script = `import(${JSON.stringify(pathToFileURL(path.resolve('src/run/lock.ts')).href)}).then((m) => {
     const lock = m.tryLockRun(${JSON.stringify(runDir)});
     ${workerSeconds ? `const w = require('node:child_process').spawn('sleep', ['${workerSeconds}'], { detached: true, stdio: 'ignore' });
     lock.addProcess(w.pid); console.log(w.pid);` : ''}

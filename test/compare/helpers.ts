@@ -7,8 +7,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { configToYaml } from '../../src/config/load.js';
 import type { RunSpec } from '../../src/compare/plan.js';
-import type { EpochLogs } from '../../src/train/callbacks/types.js';
-import type { RunStatus, RunSummary } from '../../src/train/summary.js';
+import type { EpochLogs } from '../../src/run/metrics.js';
+import type { RunStatus, RunSummary } from '../../src/run/summary.js';
 
 export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `gaplab-${prefix}-`));

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { planSuite, type RunSpec } from '../../src/compare/plan.js';
 import { loadSuite } from '../../src/compare/suite.js';
 import type { WorkerRequest } from '../../src/compare/worker.js';
-import { readSummary } from '../../src/train/summary.js';
+import { readSummary } from '../../src/run/summary.js';
 import { nativeReady } from '../backend/helpers.js';
 import { needsNative } from '../requires.js';
 import { deterministicColumns } from '../train/helpers.js';

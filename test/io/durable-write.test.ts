@@ -5,8 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../src/errors.js';
-import { writeError, writeFileAtomic, writeFileSynced } from '../../src/io/durable-write.js';
-import { writeJson } from '../../src/io/run-dir.js';
+import { writeError, writeFileAtomic, writeFileSynced, writeJson } from '../../src/io/durable-write.js';
 import { needs } from '../requires.js';
 import { canMount, fillDisk, fsEvents, mountTmpfs, unmount } from '../train/fault-helpers.js';
 

@@ -11,7 +11,7 @@ import { applyPrecision, resolvePrecision, type Precision, type PrecisionDeps } 
 import type { Config } from '../../src/config/schema.js';
 import { UserError } from '../../src/errors.js';
 import { runTraining } from '../../src/train/run.js';
-import type { RunSummary } from '../../src/train/summary.js';
+import type { RunSummary } from '../../src/run/summary.js';
 import { nativeReady } from '../backend/helpers.js';
 import { needsNative } from '../requires.js';
 import { deterministicColumns, microConfig, quadrantConfig, writeQuadrantFolder } from './helpers.js';

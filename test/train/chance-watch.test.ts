@@ -1,7 +1,8 @@
 // The chance-level warning: fires once after two epochs at ln C, never for a learning model, with a head-specific hint.
 import { expect } from 'chai';
 import { ChanceWatch, chanceHint } from '../../src/train/callbacks/chance-watch.js';
-import type { EpochLogs, TrainState } from '../../src/train/callbacks/types.js';
+import type { TrainState } from '../../src/train/callbacks/types.js';
+import type { EpochLogs } from '../../src/run/metrics.js';
 import { defaultConfig } from '../../src/config/schema.js';
 
 const LN6 = Math.log(6); // 1.791759...

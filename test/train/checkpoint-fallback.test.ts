@@ -5,9 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../../src/config/schema.js';
-import { CHECKPOINT_DIR } from '../../src/train/checkpoint.js';
+import { RUN_FILES } from '../../src/run/files.js';
 import { runTraining } from '../../src/train/run.js';
 import { deterministicColumns, microConfig } from './helpers.js';
+
+const { newestCheckpoint: CHECKPOINT_DIR } = RUN_FILES;
 
 const quiet = { log: () => {}, warn: () => {}, live: false };
 

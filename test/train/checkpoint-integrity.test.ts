@@ -7,17 +7,20 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../../src/config/schema.js';
 import { UserError } from '../../src/errors.js';
-import type { EpochLogs } from '../../src/train/callbacks/types.js';
+import type { EpochLogs } from '../../src/run/metrics.js';
 import { PART_FILES } from '../../src/train/checkpoint-state.js';
 import {
-  CHECKPOINT_DIR, disposeCheckpoint, PREVIOUS_CHECKPOINT_DIR, readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointState,
+  disposeCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointState,
 } from '../../src/train/checkpoint.js';
+import { RUN_FILES } from '../../src/run/files.js';
 import { createOptimizer, type Optimizer } from '../../src/train/optimizer.js';
 import { runTraining } from '../../src/train/run.js';
 import { trainableVariables } from '../../src/train/step.js';
-import { readSummary } from '../../src/train/summary.js';
+import { readSummary } from '../../src/run/summary.js';
 import { damage, DAMAGES, fsEvents, snapshot, trainCli } from './fault-helpers.js';
 import { deterministicColumns, microConfig } from './helpers.js';
+
+const { newestCheckpoint: CHECKPOINT_DIR, previousCheckpoint: PREVIOUS_CHECKPOINT_DIR } = RUN_FILES;
 
 const FILES = ['state.json', ...PART_FILES];
 const quiet = { log: () => {}, warn: () => {}, live: false };

@@ -8,13 +8,15 @@ import * as tf from '@tensorflow/tfjs';
 import YAML from 'yaml';
 import type { Config } from '../../src/config/schema.js';
 import { UserError } from '../../src/errors.js';
-import { CHECKPOINT_DIR, PREVIOUS_CHECKPOINT_DIR } from '../../src/train/checkpoint.js';
+import { RUN_FILES as NAMES } from '../../src/run/files.js';
 import type { Callback } from '../../src/train/callbacks/types.js';
 import { runTraining } from '../../src/train/run.js';
-import { readSummary } from '../../src/train/summary.js';
+import { readSummary } from '../../src/run/summary.js';
 import { needs } from '../requires.js';
 import { canMount, fillDisk, mountTmpfs, snapshot, trainCli, unmount } from './fault-helpers.js';
 import { deterministicColumns, microConfig } from './helpers.js';
+
+const { newestCheckpoint: CHECKPOINT_DIR, previousCheckpoint: PREVIOUS_CHECKPOINT_DIR } = NAMES;
 
 const quiet = { log: () => {}, warn: () => {}, live: false };
 const CHECKPOINT_FILES = ['state.json', 'weights.bin', 'weights.bin.json', 'best.bin', 'best.bin.json', 'optimizer.bin', 'optimizer.bin.json'];

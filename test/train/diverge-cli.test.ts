@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { RunSummary } from '../../src/train/summary.js';
+import type { RunSummary } from '../../src/run/summary.js';
 import { microConfig } from './helpers.js';
 
 /** tfjs's own banner on stderr when tfjs-node is not installed (printed at import, not by gaplab). */

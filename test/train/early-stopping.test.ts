@@ -6,9 +6,10 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BestModel } from '../../src/train/callbacks/best-model.js';
 import { EarlyStopping, type Monitor } from '../../src/train/callbacks/early-stopping.js';
-import type { EpochLogs, TrainState } from '../../src/train/callbacks/types.js';
+import type { TrainState } from '../../src/train/callbacks/types.js';
+import type { EpochLogs } from '../../src/run/metrics.js';
 import { runTraining } from '../../src/train/run.js';
-import type { RunSummary } from '../../src/train/summary.js';
+import type { RunSummary } from '../../src/run/summary.js';
 import { microConfig } from './helpers.js';
 
 /** An epoch row with nothing measured; each test sets the monitored value. */

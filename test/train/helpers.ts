@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { applyOverrides, validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { TIMING_COLUMNS } from '../../src/train/callbacks/csv-logger.js';
+import { TIMING_COLUMNS } from '../../src/run/metrics.js';
 import { Rng } from '../../src/util/rng.js';
 import { idxBytes } from '../data/helpers.js';
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { lockDir } from '../../src/compare/run-lock.js';
+import { lockDir } from '../../src/run/lock.js';
 import { cliProcess, interruptedRun, readSummaryOf } from '../cli/helpers.js';
 import { microConfig } from './helpers.js';
 

@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import { UserError } from '../../src/errors.js';
 import { DivergedError } from '../../src/train/loop.js';
 import { runTraining } from '../../src/train/run.js';
-import { readSummary } from '../../src/train/summary.js';
+import { readSummary } from '../../src/run/summary.js';
 import { deterministicColumns, microConfig } from './helpers.js';
 import { needsNative } from '../requires.js';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import YAML from 'yaml';
 import { runTraining } from '../../src/train/run.js';
-import type { RunSummary } from '../../src/train/summary.js';
+import type { RunSummary } from '../../src/run/summary.js';
 import { deterministicColumns, microConfig } from './helpers.js';
 
 /** One node process (a tsx wrapper would relay signals to a child of its own). */

@@ -10,9 +10,9 @@ import { configSchema } from '../../src/config/schema.js';
 import { preprocessorFromJSON } from '../../src/data/preprocess.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { loadModelFromDir } from '../../src/io/model-files.js';
-import { METRIC_COLUMNS } from '../../src/train/callbacks/csv-logger.js';
+import { METRIC_COLUMNS } from '../../src/run/metrics.js';
 import { runTraining } from '../../src/train/run.js';
-import type { RunSummary } from '../../src/train/summary.js';
+import type { RunSummary } from '../../src/run/summary.js';
 import { microConfig } from './helpers.js';
 import { needsNative } from '../requires.js';
 

@@ -15,10 +15,10 @@ import { UserError } from '../../src/errors.js';
 import { loadModelFromDir } from '../../src/io/model-files.js';
 import { countParams } from '../../src/models/params.js';
 import { logitsModel } from '../../src/models/registry.js';
-import { METRIC_COLUMNS } from '../../src/train/callbacks/csv-logger.js';
+import { METRIC_COLUMNS } from '../../src/run/metrics.js';
 import { evaluate } from '../../src/train/evaluate.js';
 import { runTraining, type RunOptions } from '../../src/train/run.js';
-import type { RunSummary } from '../../src/train/summary.js';
+import type { RunSummary } from '../../src/run/summary.js';
 import { trainEvalCount, trainEvalSample } from '../../src/train/train-eval.js';
 import { deterministicColumns, microConfig } from './helpers.js';
 

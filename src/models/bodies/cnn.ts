@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.js';
 import { UserError } from '../../errors.js';
 import type { BuildContext } from '../context.js';
+import { FEATURE_LAYER } from '../layer-names.js';
 
 type Stages = ModelConfig['cnn']['stages'];
 
@@ -50,5 +51,5 @@ export function cnnBody(x: tf.SymbolicTensor, cfg: ModelConfig, ctx: BuildContex
     // No seed: the training loop sets each dropout layer's seed per batch.
     if (dropout > 0) t = tf.layers.dropout({ name: `body_s${s + 1}_dropout`, rate: dropout }).apply(t) as tf.SymbolicTensor;
   });
-  return tf.layers.activation({ name: 'features', activation: 'linear' }).apply(t) as tf.SymbolicTensor;
+  return tf.layers.activation({ name: FEATURE_LAYER, activation: 'linear' }).apply(t) as tf.SymbolicTensor;
 }

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.js';
 import type { BuildContext } from '../context.js';
+import { FEATURE_LAYER } from '../layer-names.js';
 
 /** One mlpconv block: a k x k conv then 1x1 convs ("micro network"), all ReLU, 'same' padding. */
 export interface MlpconvBlock {
@@ -38,7 +39,7 @@ export function ninBody(x: tf.SymbolicTensor, cfg: ModelConfig, ctx: BuildContex
   table.forEach((block, b) => {
     const last = b === table.length - 1;
     block.filters.forEach((f, i) => {
-      const name = last && i === block.filters.length - 1 ? 'features' : `body_b${b + 1}_conv${i + 1}`;
+      const name = last && i === block.filters.length - 1 ? FEATURE_LAYER : `body_b${b + 1}_conv${i + 1}`;
       t = ctx.conv(name, scaleWidth(f, width), i === 0 ? block.kernel : 1).apply(t) as tf.SymbolicTensor;
     });
     if (last) return;

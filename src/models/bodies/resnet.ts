@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.js';
 import type { BuildContext } from '../context.js';
+import { FEATURE_LAYER } from '../layer-names.js';
 
 /** Stage widths as multiples of `model.resnet.width`, and each stage's first stride. */
 export const RESNET_CIFAR_STAGES: ReadonlyArray<{ widthMultiple: number; stride: number }> = [
@@ -50,7 +51,7 @@ export function resnetBody(x: tf.SymbolicTensor, cfg: ModelConfig, ctx: BuildCon
           ? apply(bn(`${p}_proj_bn`), apply(conv(`${p}_proj`, filters, 1, strides), t))
           : t;
       const last = s === RESNET_CIFAR_STAGES.length - 1 && b === n - 1;
-      t = apply(relu(last ? 'features' : `${p}_relu2`), apply(tf.layers.add({ name: `${p}_add` }), y, shortcut));
+      t = apply(relu(last ? FEATURE_LAYER : `${p}_relu2`), apply(tf.layers.add({ name: `${p}_add` }), y, shortcut));
     }
   });
   return t;

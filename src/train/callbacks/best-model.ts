@@ -1,7 +1,8 @@
 // Tracks the best validation epoch and keeps a copy of its weights, for the "best checkpoint" test evaluation.
 import * as tf from '@tensorflow/tfjs';
 import { improves, type Monitor } from './early-stopping.js';
-import type { Callback, EpochLogs } from './types.js';
+import type { Callback } from './types.js';
+import type { EpochLogs } from '../../run/metrics.js';
 
 export class BestModel implements Callback {
   best?: EpochLogs;

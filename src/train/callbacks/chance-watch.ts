@@ -1,6 +1,7 @@
 // Warns once when the training loss sits at chance level (ln C) for epochs on end: the model has stopped learning.
 import type { ModelConfig } from '../../config/schema.js';
-import type { Callback, EpochLogs, TrainState } from './types.js';
+import type { Callback, TrainState } from './types.js';
+import type { EpochLogs } from '../../run/metrics.js';
 
 /** Epochs in a row at chance before the warning (one such epoch also happens to slow starters). */
 export const CHANCE_EPOCHS = 2;

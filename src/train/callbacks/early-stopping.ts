@@ -1,5 +1,6 @@
 // Early stopping on a validation metric, and the best-epoch tracker that the summary and best-weights use.
-import type { Callback, EpochLogs, TrainState } from './types.js';
+import type { Callback, TrainState } from './types.js';
+import type { EpochLogs } from '../../run/metrics.js';
 
 export type Monitor = 'val_loss' | 'val_acc';
 

@@ -1,6 +1,7 @@
 // Progress: a bar per epoch (loss, accuracy, images/s, ETA) on a terminal, one plain line per epoch otherwise.
 import cliProgress from 'cli-progress';
-import type { BatchLogs, Callback, EpochLogs, TrainState } from './types.js';
+import type { BatchLogs, Callback, TrainState } from './types.js';
+import type { EpochLogs } from '../../run/metrics.js';
 
 /**
  * One line per epoch. The train-eval part shows what the extra inference pass cost, in seconds and as a share of the

@@ -1,10 +1,9 @@
-// Run folders: a fresh, writable experiments/<experiment>/<run-id>/ per run, and atomic JSON/text writes into it.
+// Run folders: a fresh, writable experiments/<experiment>/<run-id>/ per run.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from './durable-write.js';
-import { mkdirSafe } from './mkdir-safe.js';
+import { mkdirSafe } from '../io/mkdir-safe.js';
 
 /** Sortable, collision-safe run id: 20261128-041503-s1-a3f9. */
 export function newRunId(seed: number, now = new Date()): string {
@@ -44,11 +43,8 @@ export function createRunDir(outputDir: string, experiment: string, seed: number
   throw new UserError(`could not create a unique run folder under ${parent}`);
 }
 
-/** Replaces `file` with `value` as JSON, atomically (durable-write.ts: no half file, disk full named). */
-export async function writeJson(file: string, value: unknown): Promise<void> {
-  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
-}
-
-export async function writeText(file: string, text: string): Promise<void> {
-  writeFileAtomic(file, text);
+/** Empties `runDir` (a run starting over: nothing of the previous attempt may be mistaken for its output). */
+export function emptyRunDir(runDir: string): void {
+  fs.rmSync(runDir, { recursive: true, force: true });
+  fs.mkdirSync(runDir, { recursive: true });
 }

@@ -1,5 +1,6 @@
-// Exclusive lock on a run folder (<runDir>.lock, a directory made atomically). It names the processes that hold it, so a
-// lock left by a compare killed on this machine is taken over at once, and is refreshed so other machines see it live.
+// Exclusive lock on a run folder (<runDir>.lock, a directory made atomically), taken by compare and by train. It names
+// the processes that hold it, so a lock left by a process killed on this machine is taken over at once, and is
+// refreshed so other machines see it live.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';

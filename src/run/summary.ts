@@ -1,8 +1,9 @@
 // summary.json: what a run was (config, backend, sizes, parameters) and what it measured (best, final, test).
 import fs from 'node:fs';
-import path from 'node:path';
 import type { AdapterSummary } from '../backend/webgpu/dawn.js';
-import type { EpochLogs } from './callbacks/types.js';
+import { writeJson } from '../io/durable-write.js';
+import { runPath } from './files.js';
+import { upgradeLogs, type EpochLogs, type StoredLogs } from './metrics.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'diverged' | 'interrupted';
 
@@ -48,13 +49,28 @@ export function testResult(r: { loss: number; acc: number }): TestResult {
   return { loss: r.loss, acc: r.acc, error: 1 - r.acc };
 }
 
-/** Parses a run folder's summary.json, or undefined when it is absent or unreadable (it is written atomically). */
+const RUN_STATUSES: readonly string[] = ['running', 'completed', 'failed', 'diverged', 'interrupted'] satisfies RunStatus[];
+
+/**
+ * A run folder's summary.json, or undefined when it is absent, unreadable or not a summary (no known status, no config
+ * hash). It is written atomically, so a half file never shows. Its epoch rows are upgraded (metrics.ts): JSON's null
+ * and columns older versions lacked become NaN.
+ */
 export function readSummary(runDir: string): RunSummary | undefined {
+  let s: Partial<Omit<RunSummary, 'best' | 'final'>> & { best?: StoredLogs; final?: StoredLogs };
   try {
-    return JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as RunSummary;
+    s = JSON.parse(fs.readFileSync(runPath(runDir, 'summary'), 'utf8')) as typeof s;
   } catch {
     return undefined;
   }
+  if (typeof s !== 'object' || s === null || !RUN_STATUSES.includes(s.status as string) || typeof s.configSha256 !== 'string') return undefined;
+  const { best, final, ...rest } = s;
+  return { ...(rest as RunSummary), ...(best ? { best: upgradeLogs(best) } : {}), ...(final ? { final: upgradeLogs(final) } : {}) };
+}
+
+/** Replaces the run's summary.json, atomically. */
+export async function writeSummary(runDir: string, summary: RunSummary): Promise<void> {
+  await writeJson(runPath(runDir, 'summary'), summary);
 }
 
 /**

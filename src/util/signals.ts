@@ -1,4 +1,5 @@
-// Ctrl-C and SIGTERM for the long-running CLIs: the first stops gracefully, a second (a real one) exits at once.
+// Ctrl-C and SIGTERM for the three entry points that train (train, compare, compare's worker): the first stops
+// gracefully; a second (a real one) exits at once where the entry point says how.
 //
 // How signals reach the CLI, and why the npm scripts are `exec node --import tsx src/cli/<name>.ts` (package.json):
 // - Ctrl-C in a terminal sends SIGINT to the whole foreground process group: npm, its `sh -c`, and the CLI.
@@ -33,8 +34,11 @@ export interface SignalSource {
 export interface InterruptOptions {
   /** The line printed on the first signal: what happens now, and that another Ctrl-C exits at once. */
   first: (sig: NodeJS.Signals) => string;
-  /** The line printed before exiting at once on a second signal (what is lost, how to resume). */
-  second: (sig: NodeJS.Signals) => string;
+  /**
+   * The line printed before exiting at once on a second signal (what is lost, how to resume). Without it later
+   * signals are ignored: a compare worker gets each Ctrl-C directly and through its parent, which decides.
+   */
+  second?: (sig: NodeJS.Signals) => string;
   warn: (line: string) => void;
   /** Defaults: process, process.exit, Date.now, DUPLICATE_MS. */
   source?: SignalSource;
@@ -46,7 +50,7 @@ export interface InterruptOptions {
 /**
  * Installs persistent SIGINT/SIGTERM listeners (not once(): signal-exit, which proper-lockfile uses,
  * re-raises a signal that has no other listener left, which would kill the process before its checkpoint) and returns
- * a controller aborted by the first signal. A later signal, outside the duplicate window, exits 130 at once: for a stop
+ * a controller aborted by the first signal. With `second`, a later signal outside the duplicate window exits 130 at once: for a stop
  * held up by work that does not watch the abort (a dataset download), since a stop within training takes one batch.
  */
 export function interruptOnSignals(o: InterruptOptions): AbortController {
@@ -59,9 +63,10 @@ export function interruptOnSignals(o: InterruptOptions): AbortController {
     const t = now();
     if (firstAt === undefined) {
       firstAt = t;
+      if (ctl.signal.aborted) return; // stopped already for another reason (a worker's parent gone), which said so
       o.warn(o.first(sig));
       ctl.abort();
-    } else if (t - firstAt >= window) {
+    } else if (o.second && t - firstAt >= window) {
       o.warn(o.second(sig));
       exit(EXIT_INTERRUPTED);
     }
