@@ -3,8 +3,18 @@ import { CAM_METHODS, type CamMethod } from '../cam/extractor.js';
 import { camReport, DEFAULT_IMAGES, DEFAULT_SCALE } from '../cam/report.js';
 import { WEIGHTS_CHOICES, type WeightsChoice } from '../run/files.js';
 import { selectBackend } from '../backend/select.js';
+import { readRunConfig } from '../run/config.js';
 import { BACKEND_NAMES, type BackendName } from '../config/schema.js';
 import { cli, log, main, warn } from './common.js';
+
+/** The run's own webgpu.adapter, so its maps are drawn on the adapter it trained on; openRun reports a broken folder. */
+function runWebgpuAdapter(runDir: string): string | undefined {
+  try {
+    return readRunConfig(runDir).webgpu?.adapter;
+  } catch {
+    return undefined;
+  }
+}
 
 main('cam', async () => {
   const args = await cli(process.argv, 'cam')
@@ -20,11 +30,13 @@ main('cam', async () => {
     .option('scale', { type: 'number', default: DEFAULT_SCALE, describe: 'upscaling of the per-image PNGs (the grid uses half)' })
     .option('threshold', { type: 'number', default: 0.2, describe: 'box threshold, fraction of the map maximum (the paper: 0.2)' })
     .option('backend', { type: 'string', choices: BACKEND_NAMES, default: 'auto', describe: 'tfjs backend (auto: the fastest available)' })
+    .option('webgpu-adapter', { type: 'string', describe: "webgpu: the adapter whose name contains this (default: the run's webgpu.adapter, else Dawn's high-performance one)" })
     .example('$0 --run experiments/quick-nin-gap/<run-id> --images 16', 'heat maps of 16 test images')
     .example('$0 --run ... --image photo.png --class disc', 'the map of class disc on any image')
     .example('$0 --run ... --localization', 'localization accuracy beside the central-box baseline')
     .parseAsync();
-  const backend = await selectBackend(args.backend as BackendName, { threads: 0, warn, info: log });
+  const adapter = args.webgpuAdapter ?? runWebgpuAdapter(args.run);
+  const backend = await selectBackend(args.backend as BackendName, { threads: 0, warn, info: log, ...(adapter ? { webgpuAdapter: adapter } : {}) });
   log(`backend: ${backend.name} (${backend.detail})`);
   const report = await camReport(args.run, {
     images: args.images,

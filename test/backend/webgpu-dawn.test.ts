@@ -1,10 +1,12 @@
 // Dawn adapter discovery: software adapters told from hardware ones, load failures, webgpu.adapter by name, the list.
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 
 import { describeAdapter, findAdapter, isSoftwareAdapter, listAdapters, loadDawn, type AdapterSummary } from '../../src/backend/webgpu/dawn.js';
 import { applyOverrides, configToYaml, validateConfig } from '../../src/config/load.js';
 import { UserError } from '../../src/errors.js';
+import { writeRunConfig } from '../../src/run/config.js';
 import { runTraining } from '../../src/train/run.js';
 import { removeDir, tempDir } from '../data/helpers.js';
 import { microConfig } from '../train/helpers.js';
@@ -84,6 +86,24 @@ describe('webgpu: adapters Dawn finds on this machine', function () {
       const err = await runTraining(cfg, { log: () => {}, warn: () => {}, live: false }).then(() => undefined, (e: unknown) => e);
       expect(err).to.be.instanceOf(UserError);
       expect((err as Error).message).to.match(/^webgpu\.adapter: no adapter's name contains 'gaplab-no-such-gpu'/);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it("npm run cam takes the run's webgpu.adapter, and --webgpu-adapter over it", () => {
+    const dir = tempDir('gaplab-webgpu-cam-');
+    try {
+      writeRunConfig(dir, validateConfig(applyOverrides({}, ['webgpu.adapter=gaplab-no-such-gpu']), 'c.yaml'));
+      const cam = (...args: string[]) =>
+        spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/cam.ts', '--run', dir, '--backend', 'webgpu', ...args], { encoding: 'utf8' });
+      const own = cam();
+      expect(own.status, own.stderr).to.equal(2);
+      expect(own.stderr).to.match(/webgpu\.adapter: no adapter's name contains 'gaplab-no-such-gpu'/);
+      // An adapter that exists: backend selection passes, and the folder's missing model is the next complaint.
+      const over = cam('--webgpu-adapter', found.device.slice(0, 8));
+      expect(over.status, over.stderr).to.equal(2);
+      expect(over.stderr).to.contain('no final model (model/model.json is missing');
     } finally {
       removeDir(dir);
     }
