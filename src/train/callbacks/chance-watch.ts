@@ -49,9 +49,26 @@ export class ChanceWatch implements Callback {
     const recent = s.history.slice(-CHANCE_EPOCHS);
     if (!recent.every((h) => this.atChance(h))) return;
     this.warned = true;
-    this.warn(
+    const last = recent.at(-1)!;
+    const head =
       `training loss has stayed at chance level, ln(${Math.round(Math.exp(this.chanceLoss))}) = ${this.chanceLoss.toFixed(3)}, ` +
-        `for ${CHANCE_EPOCHS} epochs (through epoch ${recent.at(-1)!.epoch}): the model is not learning; ${this.hint}`,
+      `for ${CHANCE_EPOCHS} epochs (through epoch ${last.epoch}): `;
+    this.warn(head + (this.logitsMove(last) ? this.slowLine(last) : `the model is not learning; ${this.hint}`));
+  }
+
+  /** Inference-mode loss measured and not exactly ln C: the logits still depend on the image, however little. */
+  private logitsMove(h: EpochLogs): boolean {
+    return Number.isFinite(h.train_eval_loss) && Math.abs(h.train_eval_loss - this.chanceLoss) >= UNIFORM_TOLERANCE;
+  }
+
+  /** A slow start, not a dead model: what the numbers show and what speeds it up. */
+  private slowLine(h: EpochLogs): string {
+    const acc = Number.isFinite(h.val_acc) ? `, validation accuracy ${(100 * h.val_acc).toFixed(1)}%` : '';
+    return (
+      `the model is barely learning, but its logits are not all equal (inference-mode training loss ` +
+      `${h.train_eval_loss.toFixed(4)}${acc}): a slow start, not a dead one; small initial weights (such as the ` +
+      `authors' N(0, 0.05^2), model.initializer: randomNormal) start the logits near 0 and they grow slowly at this ` +
+      'learning rate: give it more epochs, or raise train.optimizer.lr'
     );
   }
 
