@@ -36,10 +36,15 @@ export function readRunConfigText(runDir: string): string | undefined {
   }
 }
 
-/** Does config.yaml's text, validated by today's schema (which fills keys added since with their defaults), give `config`? */
+/**
+ * Does config.yaml's text, validated by today's schema (which fills keys added since with their defaults), give
+ * `config`? `outputDir` is ignored: the folder was found at its place, so a relative or absolute spelling of the same
+ * root (`--output-dir out` then `--output-dir /abs/out`) is the same run, not another config to train again.
+ */
 export function configTextGives(yamlText: string, config: Config): boolean {
   try {
-    return configToYaml(validateConfig(parseYaml(yamlText, RUN_FILES.config), RUN_FILES.config)) === configToYaml(config);
+    const found = validateConfig(parseYaml(yamlText, RUN_FILES.config), RUN_FILES.config);
+    return configToYaml({ ...found, outputDir: config.outputDir }) === configToYaml(config);
   } catch {
     return false; // a key the schema no longer has, or a broken file: not the same config
   }

@@ -135,6 +135,12 @@ describe('compare execution', () => {
     await executeRuns([spec], { jobs: 1, ...quiet, launcher: fakeLauncher(calls) });
     expect(calls.map((r) => r.resume)).to.deep.equal([false]); // runTraining resumes only an identical config.yaml
 
+    // The same suite with its output folder spelt another way (relative, absolute) finds the same completed run.
+    writeFixtureRun(spec, { status: 'completed', error: 0.3, epochs: [[0.5, 0.4, 1, 1.2]] });
+    const respelt = { ...spec, config: { ...spec.config, outputDir: path.relative('.', spec.config.outputDir) }, configSha256: 'other' };
+    expect(respelt.config.outputDir).to.not.equal(spec.config.outputDir);
+    expect(runState(respelt)).to.include({ condition: 'completed', exact: false });
+
     // A config that re-validates to something else (another value) is stale.
     writeFixtureRun({ ...spec, config: { ...spec.config, train: { ...spec.config.train, epochs: 99 } } }, { status: 'completed' });
     const text = fs.readFileSync(path.join(spec.runDir, 'config.yaml'), 'utf8');
