@@ -38,6 +38,9 @@ export interface NativeAddon {
     dims: Int32Array): void;
   reduce(op: number, x: Float32Array, y: Float32Array, outer: number, reduced: number, inner: number): void;
   fill(y: Float32Array, value: number): void;
+  /** Backward of y = relu(z + bias) from y ([rows, channels]): dz = dy where y > 0, else 0; db (optional) = dz summed
+   *  over the rows. Absent from addons built before it was added. */
+  reluBiasGrad?(dy: Float32Array, y: Float32Array, dz: Float32Array, db: Float32Array | null, channels: number): void;
   /** kind 0 = max, 1 = avg; shape: [n, ih, iw, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. */
   poolForward(kind: number, shape: Int32Array, x: Float32Array, y: Float32Array): void;
   /** x and y (the forward output) for max pooling, null for average. */
