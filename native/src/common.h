@@ -96,6 +96,7 @@ void initMatmul(Napi::Env env, Napi::Object exports);
 void initBatchnorm(Napi::Env env, Napi::Object exports);
 void initPrecision(Napi::Env env, Napi::Object exports);
 void initLinalg(Napi::Env env, Napi::Object exports);
+void initBuffers(Napi::Env env, Napi::Object exports);
 /** The LAPACK library file the addon calls (empty when built without LAPACK). */
 std::string lapackLibrary();
 /** Drops cached oneDNN primitives (they are tied to the thread count they were made for). */
