@@ -164,6 +164,19 @@ Napi::Value HeapStats(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+void* heapScratch(size_t bytes) {
+  std::lock_guard<std::mutex> lock(gMutex);
+  void* raw = gRegion.alloc(bytes + kPage);
+  if (raw == nullptr) return nullptr;
+  return static_cast<char*>(raw) + (gNextColor++ * 29 % 64) * 64;
+}
+
+void heapScratchFree(void* p, size_t bytes) {
+  std::lock_guard<std::mutex> lock(gMutex);
+  char* c = static_cast<char*>(p);
+  gRegion.release(c - (c - gRegion.base()) % kPage, bytes + kPage);
+}
+
 void initBuffers(Napi::Env env, Napi::Object exports) {
   exports.Set("reserveHeap", Napi::Function::New(env, guarded<ReserveHeap>, "reserveHeap"));
   exports.Set("heapAlloc", Napi::Function::New(env, guarded<HeapAlloc>, "heapAlloc"));
