@@ -48,6 +48,15 @@ export function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly Tensor[],
     .map((n) => ({ ...n, inputs: Object.fromEntries(Object.entries(n.inputs).filter(([, t]) => fromX.has(t.id))) }));
 }
 
+/** True when no other tensor shares t's buffer (backends without reference counts: false, nothing is donated). */
+function soleOwner(t: Tensor): boolean {
+  try {
+    return tf.engine().backend.refCount(t.dataId) === 1;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Walks `nodes` backwards from dL/dy = 1, accumulating gradients per tensor id. After a node, the gradients of its
  * outputs and its saved tensors are disposed unless another entry still holds the same tensor object (a gradient
@@ -67,7 +76,7 @@ function backprop(nodes: readonly TapeNode[], xs: readonly Tensor[], y: Tensor):
     const dys = node.outputs.map((o) => grads.get(o.id) ?? null);
     // A gradient read by this node only, whose buffer no other tensor shares, dies with the node: its gradient
     // function may write into it (the fused conv's ReLU gradient does).
-    const donated = dys.filter((g): g is Tensor => g !== null && count(g) === 1 && tf.engine().backend.refCount(g.dataId) === 1);
+    const donated = dys.filter((g): g is Tensor => g !== null && count(g) === 1 && soleOwner(g));
     donated.forEach(donate);
     let inputGrads: Record<string, () => Tensor>;
     try {
