@@ -26,7 +26,9 @@ function convBiasRelu_(x: Tensor4D, filter: Tensor4D, bias: Tensor1D, geo: ConvG
   const convAttrs = { strides: geo.strides, pad: geo.pad, dataFormat: 'NHWC' };
   const op = tf.customGrad(((xi: Tensor4D, wi: Tensor4D, bi: Tensor1D, save: (t: Tensor[]) => void) => {
     const y = engine.runKernel('FusedConv2D', { x: xi, filter: wi, bias: bi },
-      { ...convAttrs, dilations: [1, 1], activation: 'relu', leakyreluAlpha: 0 }) as Tensor4D;
+      // leakyreluAlpha as the native kernel reads tfjs's fused.conv2d calls (absent: 0.2; relu ignores it), so that
+      // inference, which tfjs-layers runs through fused.conv2d, shares this op's convolution plan and layout choice.
+      { ...convAttrs, dilations: [1, 1], activation: 'relu', leakyreluAlpha: 0.2 }) as Tensor4D;
     save([xi, wi, y]);
     return {
       value: y,
