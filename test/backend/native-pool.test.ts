@@ -2,6 +2,8 @@
 // still see) and the per-size pool of older addons (reuse, same guarantees, bounded size).
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 import { loadAddon } from '../../src/backend/native/addon.js';
 import { NativeBackend } from '../../src/backend/native/backend.js';
@@ -68,6 +70,34 @@ describe('native backend: output memory on the heap', function () {
     expect(overlaps(valuesOf(b), buf)).to.equal(false);
     expect(view.dataSync()[0]).to.equal(3);
     tf.dispose([x, b, view]);
+  });
+
+  it('frees a block read out to user code once V8 has collected the array (no leak)', async () => {
+    // V8's gc() without --expose-gc on the command line: the flag, then a fresh context that sees the function.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Collections run the FinalizationRegistry callbacks in later tasks: a few rounds, so earlier tests' arrays are
+    // settled before counting.
+    const settle = async () => {
+      for (let i = 0; i < 5; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    const heap = loadAddon()!.heapStats!;
+    const x = tf.fill([N], 2);
+    await settle();
+    const start = heap().blocks;
+    const a = tf.relu(x);
+    let seen: Float32Array | undefined = a.dataSync() as Float32Array;
+    a.dispose();
+    await settle();
+    expect(heap().blocks, 'kept while the array read out is alive').to.equal(start + 1);
+    expect(seen[0]).to.equal(2);
+    seen = undefined;
+    await settle();
+    expect(heap().blocks, 'freed once it is collected').to.equal(start);
+    x.dispose();
   });
 
   it('returns every block once its tensors are disposed', () => {
