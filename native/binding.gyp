@@ -21,6 +21,7 @@
         'src/batchnorm.cc',
         'src/bf16.cc',
         'src/linalg.cc',
+        'src/buffers.cc',
       ],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
       'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_DISABLE_DEPRECATED'],

@@ -131,6 +131,7 @@ Napi::Object initAll(Napi::Env env, Napi::Object exports) {
   initBatchnorm(env, exports);
   initPrecision(env, exports);
   initLinalg(env, exports);
+  initBuffers(env, exports);
   return exports;
 }
 

@@ -96,8 +96,13 @@ void initMatmul(Napi::Env env, Napi::Object exports);
 void initBatchnorm(Napi::Env env, Napi::Object exports);
 void initPrecision(Napi::Env env, Napi::Object exports);
 void initLinalg(Napi::Env env, Napi::Object exports);
+void initBuffers(Napi::Env env, Napi::Object exports);
 /** The LAPACK library file the addon calls (empty when built without LAPACK). */
 std::string lapackLibrary();
+/** A block of the tensor heap (buffers.cc) for scratch during one call, 64-byte aligned; nullptr when the heap is not
+ *  reserved or full. Return it with heapScratchFree(p, bytes) before the call ends. */
+void* heapScratch(size_t bytes);
+void heapScratchFree(void* p, size_t bytes);
 /** Drops cached oneDNN primitives (they are tied to the thread count they were made for). */
 void clearConvCache();
 

@@ -196,6 +196,30 @@ inline double combine(double a, double b) {
   return a + b;
 }
 
+/** Runs f(acc, lo, hi) over rows [0, rows) split into at most maxThreads() contiguous chunks (of >= minChunk rows),
+ *  each chunk adding into its own `width` doubles (starting at init), and returns the chunks' results combined in
+ *  chunk order: the same sums whichever thread runs which chunk. */
+template <class Combine, class F>
+std::vector<double> splitRows(int64_t rows, int64_t minChunk, int64_t width, double init, Combine&& comb, F&& f) {
+  const int64_t nt = maxThreads();
+  std::vector<double> partial(static_cast<size_t>(nt * width), init);
+  std::vector<int64_t> used(static_cast<size_t>(nt), 0);
+  parallelFor(rows, minChunk, [&](int64_t lo, int64_t hi) {
+#ifdef _OPENMP
+    const int64_t t = omp_get_thread_num();
+#else
+    const int64_t t = 0;
+#endif
+    used[t] = 1;
+    f(partial.data() + t * width, lo, hi);
+  });
+  std::vector<double> out(static_cast<size_t>(width), init);
+  for (int64_t j = 0; j < width; j++)
+    for (int64_t t = 0; t < nt; t++)
+      if (used[t]) out[j] = comb(out[j], partial[t * width + j]);
+  return out;
+}
+
 template <int Op>
 void reduceLoop(const float* x, float* y, int64_t outer, int64_t red, int64_t inner) {
   const double scale = Op == kMean ? 1.0 / static_cast<double>(red) : 1.0;
@@ -222,24 +246,10 @@ void reduceLoop(const float* x, float* y, int64_t outer, int64_t red, int64_t in
   // Few outputs, many rows (e.g. a bias gradient: sum over N*H*W rows of C values): split the rows across
   // threads, each with its own partial result, then combine.
   const int64_t outN = outer * inner;
-  std::vector<double> partial(static_cast<size_t>(nt * outN), initial<Op>());
-  std::vector<int64_t> used(static_cast<size_t>(nt), 0);
-  parallelFor(red, 1024, [&, x](int64_t lo, int64_t hi) {
-#ifdef _OPENMP
-    const int64_t t = omp_get_thread_num();
-#else
-    const int64_t t = 0;
-#endif
-    used[t] = 1;
-    double* acc = partial.data() + t * outN;
+  const std::vector<double> sums = splitRows(red, 1024, outN, initial<Op>(), combine<Op>, [&, x](double* acc, int64_t lo, int64_t hi) {
     for (int64_t o = 0; o < outer; o++) accumulate<Op>(x + o * red * inner, inner, lo, hi, 0, inner, acc + o * inner);
   });
-  for (int64_t j = 0; j < outN; j++) {
-    double v = initial<Op>();
-    for (int64_t t = 0; t < nt; t++)
-      if (used[t]) v = combine<Op>(v, partial[t * outN + j]);
-    y[j] = static_cast<float>(v * scale);
-  }
+  for (int64_t j = 0; j < outN; j++) y[j] = static_cast<float>(sums[j] * scale);
 }
 
 /** reduce(op, x, y, outer, reduced, inner): y[o, i] = op over r of x[o, r, i]. */
@@ -260,6 +270,65 @@ Napi::Value ReduceFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** Rows [r0, r1) of the ReLU-from-output gradient, dz = dy where y > 0, added to acc[c] (when acc is not null).
+ *  dz is dy itself when InPlace (then read through dz only, so the restrict pointers never alias). */
+template <bool InPlace>
+void reluBiasRows(const float* __restrict dy, const float* __restrict y, float* __restrict dz, double* __restrict acc,
+                  int64_t c, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t o = r * c;
+    const float* __restrict g = dy + o;  // not read when InPlace
+    const float* __restrict yr = y + o;
+    float* __restrict d = dz + o;
+    // g[k] is loaded whatever the comparison gives, so the select vectorizes (no branch per element); the row is
+    // then added to acc from dz (in L1) in a loop of its own, which vectorizes too (one mixed loop did not).
+    for (int64_t k = 0; k < c; k++) {
+      float gk;
+      if constexpr (InPlace) gk = d[k];
+      else gk = g[k];
+      d[k] = yr[k] > 0.f ? gk : 0.f;
+    }
+    if (acc != nullptr)
+      for (int64_t k = 0; k < c; k++) acc[k] += static_cast<double>(d[k]);
+  }
+}
+
+/** reluBiasGrad(dy, y, dz, db | null, channels): the backward pass of y = relu(z + bias) from its output,
+ *  dz = dy where y > 0 (y > 0 exactly where z + bias > 0; NaN gives 0 as in tfjs's ReLU gradient), and the bias
+ *  gradient db[c] = sum of dz over the rows ([rows, channels] NHWC), in one pass. The rows are summed in double, split
+ *  into maxThreads() contiguous parts combined in order: the same sums as reduce(kSum) over those rows. dz may be dy
+ *  (the backward pass donated dy's buffer). */
+Napi::Value ReluBiasGradFn(const Napi::CallbackInfo& info) {
+  const F32 dy = f32Arg(info, 0, "dy"), y = f32Arg(info, 1, "y"), dz = f32Arg(info, 2, "dz");
+  const F32 db = f32OptArg(info, 3, "db");
+  const int64_t c = intArg(info, 4, "channels");
+  const int64_t n = static_cast<int64_t>(dy.len);
+  require(c >= 1 && n % c == 0, "reluBiasGrad: length must be a multiple of channels");
+  requireLen(y, n, "y");
+  requireLen(dz, n, "dz");
+  if (db.data) requireLen(db, c, "db");
+  const bool inPlace = dz.data == dy.data;
+  require(inPlace || (dz.data + n <= dy.data || dy.data + n <= dz.data), "reluBiasGrad: dz must be dy or not overlap it");
+  require(y.data + n <= dz.data || dz.data + n <= y.data, "reluBiasGrad: dz must not overlap y");
+  const float* g = dy.data;
+  const float* out = y.data;
+  float* d = dz.data;
+  const int64_t rows = n / c;
+  auto rowsOf = [=](double* acc, int64_t lo, int64_t hi) {
+    if (inPlace) reluBiasRows<true>(g, out, d, acc, c, lo, hi);
+    else reluBiasRows<false>(g, out, d, acc, c, lo, hi);
+  };
+  if (!db.data) {
+    parallelFor(rows, std::max<int64_t>(1, kGrain / c), [=](int64_t lo, int64_t hi) { rowsOf(nullptr, lo, hi); });
+    return info.Env().Undefined();
+  }
+  // Small tensors on one thread, as reduce() sums them.
+  const std::vector<double> sums = splitRows(rows, n < 2 * kGrain ? rows : 1024, c, 0.0, combine<kSum>,
+                                             [&](double* acc, int64_t lo, int64_t hi) { rowsOf(acc, lo, hi); });
+  for (int64_t k = 0; k < c; k++) db.data[k] = static_cast<float>(sums[k]);
+  return info.Env().Undefined();
+}
+
 /** fill(y, value) */
 Napi::Value FillFn(const Napi::CallbackInfo& info) {
   const F32 y = f32Arg(info, 0, "y");
@@ -276,6 +345,7 @@ void initEltwise(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, guarded<BinaryFn>, "binary"));
   exports.Set("reduce", Napi::Function::New(env, guarded<ReduceFn>, "reduce"));
   exports.Set("fill", Napi::Function::New(env, guarded<FillFn>, "fill"));
+  exports.Set("reluBiasGrad", Napi::Function::New(env, guarded<ReluBiasGradFn>, "reluBiasGrad"));
 }
 
 }  // namespace gaplab

@@ -92,7 +92,7 @@ export function formatEngines(rows: BenchRow[]): string {
   const lines = new Set<string>();
   for (const row of rows) {
     // The allocator note is the native backend's (tensors in host memory); webgpu's live in GPU buffers.
-    const pool = row.result?.backend === 'native' ? "; allocator: glibc malloc (Node) + the addon's buffer pool" : '';
+    const pool = row.result?.backend === 'native' ? "; allocator: the addon's heap for tensor buffers (glibc malloc for the rest)" : '';
     if (row.result) lines.add(`${row.result.backend}: ${row.result.detail}${pool}`);
     for (const p of row.peers) {
       const t = p.result;

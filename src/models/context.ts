@@ -1,5 +1,6 @@
 // Per-build state shared by body and head builders: seeded initializers derived from the run seed and the layer name.
 import * as tf from '@tensorflow/tfjs';
+import { fuseConvOnNative } from '../backend/native/fused-conv.js';
 import type { ModelConfig } from '../config/schema.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 
@@ -49,7 +50,8 @@ export class BuildContext {
     kernelSize: number,
     opts: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' | 'linear'; useBias?: boolean; bias?: number } = {},
   ): tf.layers.Layer {
-    return tf.layers.conv2d({
+    // On the native backend conv + bias + ReLU run as one op (forward and backward); the layer is tfjs's Conv2D.
+    return fuseConvOnNative(tf.layers.conv2d({
       name,
       filters,
       kernelSize,
@@ -59,7 +61,7 @@ export class BuildContext {
       useBias: opts.useBias ?? true,
       kernelInitializer: this.kernel(name),
       biasInitializer: opts.bias ? tf.initializers.constant({ value: opts.bias }) : 'zeros',
-    });
+    }));
   }
 
   /** A dense layer with a seeded kernel and zero bias. */

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { decayedWeights } from '../models/weights.js';
 import { deriveSeed, Rng } from '../util/rng.js';
+import { variableGradsFreeing } from './grads.js';
 import type { Optimizer } from './optimizer.js';
 
 export interface StepResult {
@@ -60,7 +61,7 @@ export interface StepContext {
  */
 export async function trainStep(ctx: StepContext, x: tf.Tensor4D, y: tf.Tensor1D): Promise<StepResult> {
   let correct: tf.Scalar | undefined;
-  const { value, grads } = tf.variableGrads(() => {
+  const { value, grads } = variableGradsFreeing(() => {
     const logits = ctx.net.apply(x, { training: true }) as tf.Tensor2D;
     correct = tf.keep(countCorrect(logits, y));
     return crossEntropy(logits, y);

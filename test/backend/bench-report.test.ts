@@ -43,7 +43,7 @@ describe('bench report', () => {
   it('names each engine: our oneDNN ISA, the peers allocators and ISA', () => {
     expect(formatEngines(rows).split('\n')).to.deep.equal([
       'engines:',
-      "  native: oneDNN 2.6.3, 2 threads, avx512_core_bf16; allocator: glibc malloc (Node) + the addon's buffer pool",
+      "  native: oneDNN 2.6.3, 2 threads, avx512_core_bf16; allocator: the addon's heap for tensor buffers (glibc malloc for the rest)",
       '  pytorch tuned: pytorch 1.13, fp32, allocator tcmalloc, oneDNN ISA: Intel AVX-512',
       '  pytorch plain: pytorch 1.13, fp32, allocator glibc malloc, oneDNN ISA: Intel AVX-512',
     ]);

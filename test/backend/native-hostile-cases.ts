@@ -2,6 +2,9 @@
 // than the input, strides larger than the window), grouped so that a child process runs one group at a time.
 import * as tf from '@tensorflow/tfjs';
 
+import { convBiasRelu } from '../../src/backend/native/fused-conv.js';
+import { NATIVE_BACKEND_NAME } from '../../src/backend/native/register.js';
+import { variableGradsFreeing } from '../../src/train/grads.js';
 import { randomTensor } from './helpers.js';
 
 export interface HostileCase {
@@ -83,6 +86,23 @@ function convCases(): HostileCase[] {
     });
     // tfjs has no gradient for dilated convolutions.
     if (!g.dilation) out.push({ name: `Conv2D gradients: ${label}`, run: withGrads(conv, () => [x(), w()], 400 + i) });
+    // The conv layers' fused op (native only; cpu computes conv, add, relu): tfjs's backward pass, and ours, which
+    // donates dy so the ReLU gradient is written in place.
+    if (!g.dilation && typeof g.pad === 'string') {
+      const geo = { strides: [g.stride, g.stride] as [number, number], pad: g.pad };
+      const layer = (a: tf.Tensor, f: tf.Tensor, b: tf.Tensor) => tf.getBackend() === NATIVE_BACKEND_NAME
+        ? convBiasRelu(a as T4, f as T4, b as tf.Tensor1D, geo) : tf.relu(tf.add(conv(a, f), b));
+      const inputs = () => [x(), w(), randomTensor([g.co], 300 + i)];
+      out.push({ name: `conv + bias + relu layer op and gradients: ${label}`, run: withGrads(layer, inputs, 450 + i) });
+      out.push({ name: `conv + bias + relu layer op, gradients freed on the way: ${label}`, run: () => {
+        const vars = inputs().map((t) => tf.variable(t));
+        const g0 = randomTensor(tf.tidy(() => layer(vars[0]!, vars[1]!, vars[2]!).shape), 460 + i);
+        const { value, grads } = variableGradsFreeing(() => tf.sum(tf.mul(layer(vars[0]!, vars[1]!, vars[2]!), g0)) as tf.Scalar, vars);
+        const out = [value, ...vars.map((v) => grads[v.name] ?? tf.zerosLike(v))];
+        vars.forEach((v) => v.dispose());
+        return out;
+      } });
+    }
   });
   out.push(
     { name: 'Conv2D on a sliced (offset view) input and filter', run: withGrads(

@@ -75,7 +75,8 @@ function train(backend: string, head: Head, steps: number): Run {
     loss.dispose();
     run.tensorsAfterStep.push(tf.memory().numTensors);
     const b = tf.backend();
-    run.pooledBuffersAfterStep.push('pooled' in b ? (b as NativeBackend).pooled().buffers : 0);
+    // Output memory held by the backend: pooled buffers (older addons) or live heap blocks.
+    run.pooledBuffersAfterStep.push('pooled' in b ? (b as NativeBackend).pooled().buffers + (loadAddon()?.heapStats?.().blocks ?? 0) : 0);
     run.convPlansAfterStep.push(loadAddon()?.convCacheSize() ?? 0);
   }
   tf.dispose([x, y]);

@@ -32,12 +32,25 @@ export interface NativeAddon {
   convChoices(): Array<[string, ConvChoice]>;
   /** Replaces the recorded choices (and drops cached plans): listed shapes then run with the given layout, untimed. */
   setConvChoices(choices: Array<[string, string]>): void;
+  /** Reserves the address range (not memory) of the addon's heap once per process and returns it as one
+   *  ArrayBuffer; null when refused or already reserved. Absent from addons built before it was added, as are the
+   *  three below. */
+  reserveHeap?(bytes: number): ArrayBuffer | null;
+  /** Byte offset in that ArrayBuffer of a free block of `bytes` (64-byte aligned), or -1 when the range is full. */
+  heapAlloc?(bytes: number): number;
+  /** Returns a block; nothing may use it afterwards. */
+  heapFree?(offset: number): void;
+  /** Live blocks, their bytes, and the most of the range ever in use (what the heap adds to the RSS at most). */
+  heapStats?(): { blocks: number; liveBytes: number; highWaterBytes: number };
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
   /** Output as dims [d0, d1, d2]; operand strides over them (the last 0 or 1). */
   binary(op: number, a: Float32Array, aStrides: Int32Array, b: Float32Array, bStrides: Int32Array, y: Float32Array,
     dims: Int32Array): void;
   reduce(op: number, x: Float32Array, y: Float32Array, outer: number, reduced: number, inner: number): void;
   fill(y: Float32Array, value: number): void;
+  /** Backward of y = relu(z + bias) from y ([rows, channels]): dz = dy where y > 0, else 0; db (optional) = dz summed
+   *  over the rows. Absent from addons built before it was added. */
+  reluBiasGrad?(dy: Float32Array, y: Float32Array, dz: Float32Array, db: Float32Array | null, channels: number): void;
   /** kind 0 = max, 1 = avg; shape: [n, ih, iw, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. */
   poolForward(kind: number, shape: Int32Array, x: Float32Array, y: Float32Array): void;
   /** x and y (the forward output) for max pooling, null for average. */

@@ -1,4 +1,5 @@
-// The `native` tfjs backend: the cpu backend's storage and kernels, plus a pool that recycles large output buffers.
+// The `native` tfjs backend: the cpu backend's storage and kernels, with large outputs on the addon's heap (or, with
+// an older addon, in a pool that recycles buffers by size).
 import type { DataType, TensorInfo } from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { totalmem } from 'node:os';
@@ -11,12 +12,39 @@ type BackendValues = Parameters<MathBackendCPU['write']>[0];
 /** Buffers smaller than this many floats are left to V8: pooling pays off for activations, not scalars. */
 const MIN_POOLED_LENGTH = 1 << 14;
 
+/** One block of the addon's heap: data entries using it, and views of it handed to user code and not yet collected. */
+interface HeapBlock {
+  offset: number;
+  bytes: number;
+  refs: number;
+  exposedViews: number;
+}
+
+/** The largest ArrayBuffer N-API makes over external memory (4 GiB), less a page. */
+const MAX_HEAP_BYTES = 2 ** 32 - 4096;
+
+/** The addon's heap (one ArrayBuffer over its reserved range), shared by every NativeBackend of the process; null when
+ *  unavailable (an older addon, or the range refused). */
+let sharedHeap: ArrayBuffer | null | undefined;
+
+function heapOf(addon: NativeAddon): ArrayBuffer | null {
+  if (sharedHeap === undefined) {
+    // Address space only (pages count once used): half the RAM, at most N-API's 4 GiB per ArrayBuffer; outputs that
+    // do not fit get V8-owned arrays.
+    const ok = addon.heapAlloc && addon.heapFree && addon.reserveHeap;
+    sharedHeap = ok ? addon.reserveHeap!(Math.min(Math.floor(totalmem() / 2), MAX_HEAP_BYTES)) : null;
+  }
+  return sharedHeap;
+}
+
 /**
- * A MathBackendCPU whose native kernels write into Float32Arrays taken from a pool. A freshly allocated 50 MB
- * array costs ~18 ms of page faults and waits for V8's GC to be freed; tfjs disposes tensors explicitly, so their
- * buffers can be reused at once. Only buffers this backend allocated are recycled, never one that user code may
- * still hold: a buffer read out through readSync/read is dropped from the pool's bookkeeping for good, and views
- * (the cpu Slice kernel returns subarrays) keep their buffer out of the pool until every view is disposed.
+ * A MathBackendCPU whose native kernels write into Float32Arrays from the addon's heap (or a pool). A freshly allocated
+ * 50 MB array costs ~18 ms of page faults and waits for V8's GC to be freed; tfjs disposes tensors explicitly, so their
+ * memory can be reused at once. The heap reuses it for outputs of any size; the pool (older addons) only for outputs
+ * of the same size, so it holds the largest count of every size (for NIN 1.7x the largest set of live tensors).
+ * Only memory this backend allocated is reused, never one that user code may still hold: a buffer read out through
+ * readSync/read stays allocated until V8 collects every view of it handed out, and views (the cpu Slice kernel
+ * returns subarrays) keep their buffer allocated until every view is disposed.
  */
 export class NativeBackend extends MathBackendCPU {
   readonly addon: NativeAddon;
@@ -29,9 +57,23 @@ export class NativeBackend extends MathBackendCPU {
   /** Live data entries per owned buffer (several when views share it). */
   private readonly liveRefs = new WeakMap<ArrayBufferLike, number>();
 
-  constructor(addon: NativeAddon, opts: { maxPooledBytes?: number } = {}) {
+  /** The heap's ArrayBuffer, or null when outputs come from the pool. */
+  private readonly heap: ArrayBuffer | null;
+  /** Live heap blocks by byte offset. */
+  private readonly blocks = new Map<number, HeapBlock>();
+  /** Frees a block whose tensors are disposed once V8 has collected its views (exposed ones, or one never wrapped
+   *  in a tensor because its kernel threw). */
+  private readonly collected = new FinalizationRegistry<{ block: HeapBlock; exposed: boolean }>((h) => {
+    if (h.exposed) h.block.exposedViews--;
+    this.freeIfUnused(h.block);
+  });
+  private readonly exposedViews = new WeakSet<Float32Array>();
+
+  /** opts.heap false: the per-size pool even where the addon has a heap (tests of the pool). */
+  constructor(addon: NativeAddon, opts: { maxPooledBytes?: number; heap?: boolean } = {}) {
     super();
     this.addon = addon;
+    this.heap = opts.heap === false ? null : heapOf(addon);
     // An eighth of the RAM, at most 4 GiB: enough for the transient buffers of a NIN step at batch 128 (~2 GiB).
     this.maxPooledBytes = opts.maxPooledBytes ?? Math.min(4 * 2 ** 30, Math.floor(totalmem() / 8));
     // The cpu backend's first write prints "install tfjs-node to speed things up": not advice for this backend.
@@ -41,6 +83,15 @@ export class NativeBackend extends MathBackendCPU {
   /** A Float32Array of n elements for a kernel output; contents are undefined (recycled), so kernels overwrite all. */
   allocFloat32(n: number): Float32Array {
     if (n < MIN_POOLED_LENGTH) return new Float32Array(n);
+    if (this.heap) {
+      const offset = this.addon.heapAlloc!(n * 4);
+      if (offset < 0) return new Float32Array(n);
+      const view = new Float32Array(this.heap, offset, n);
+      const block: HeapBlock = { offset, bytes: n * 4, refs: 0, exposedViews: 0 };
+      this.blocks.set(offset, block);
+      this.collected.register(view, { block, exposed: false });
+      return view;
+    }
     const free = this.pool.get(n);
     const reused = free?.pop();
     if (reused) {
@@ -64,6 +115,13 @@ export class NativeBackend extends MathBackendCPU {
     if (t.dtype !== 'float32') return undefined;
     const values = this.data.get(t.dataId).values;
     return values instanceof Float32Array ? values : undefined;
+  }
+
+  /** Heap bytes in live blocks (0 without the heap). */
+  heapBytes(): number {
+    let bytes = 0;
+    for (const b of this.blocks.values()) bytes += b.bytes;
+    return bytes;
   }
 
   /** Bytes idle in the pool (for tests and the benchmark). */
@@ -109,6 +167,12 @@ export class NativeBackend extends MathBackendCPU {
 
   private track(values: BackendValues | undefined, delta: 1 | -1): void {
     if (!(values instanceof Float32Array)) return;
+    const block = this.blockOf(values);
+    if (block) {
+      block.refs += delta;
+      this.freeIfUnused(block);
+      return;
+    }
     const buf = values.buffer;
     const full = this.owned.get(buf);
     if (full === undefined) return;
@@ -147,6 +211,29 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   private expose(values: BackendValues | undefined): void {
-    if (values instanceof Float32Array) this.owned.delete(values.buffer);
+    if (!(values instanceof Float32Array)) return;
+    const block = this.blockOf(values);
+    if (block && !this.exposedViews.has(values)) {
+      this.exposedViews.add(values);
+      block.exposedViews++;
+      this.collected.register(values, { block, exposed: true });
+    }
+    this.owned.delete(values.buffer);
+  }
+
+  /** The live heap block a view lies in (the block's own view, or a subarray of it), if any. */
+  private blockOf(values: Float32Array): HeapBlock | undefined {
+    if (this.heap === null || values.buffer !== this.heap) return undefined;
+    const own = this.blocks.get(values.byteOffset);
+    if (own) return own;
+    for (const b of this.blocks.values()) if (values.byteOffset >= b.offset && values.byteOffset < b.offset + b.bytes) return b;
+    return undefined;
+  }
+
+  /** Returns a block to the heap once no tensor uses it and no view handed to user code is alive. */
+  private freeIfUnused(block: HeapBlock): void {
+    if (block.refs > 0 || block.exposedViews > 0 || this.blocks.get(block.offset) !== block) return;
+    this.blocks.delete(block.offset);
+    this.addon.heapFree!(block.offset);
   }
 }
