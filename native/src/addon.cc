@@ -13,6 +13,18 @@ F32 f32Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return F32{arr.Data(), arr.ElementLength()};
 }
 
+Buf bufArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (i < info.Length() && info[i].IsTypedArray()) {
+    auto ta = info[i].As<Napi::TypedArray>();
+    if (ta.TypedArrayType() == napi_uint16_array) {
+      auto arr = ta.As<Napi::Uint16Array>();
+      return Buf{arr.Data(), arr.ElementLength(), true};
+    }
+  }
+  const F32 f = f32Arg(info, i, name);
+  return Buf{f.data, f.len, false};
+}
+
 F32 f32OptArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return F32{};
   return f32Arg(info, i, name);

@@ -25,9 +25,33 @@ inline uint16_t toBf16(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
+/** toBf16 without a branch (a select), so loops over it vectorize; the same results. */
+inline uint16_t toBf16Select(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const uint32_t nan = (u >> 16) | 0x40u;
+  return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
+}
+
 /** dst[i] = toBf16(src[i]) for n values, on the calling thread (callers inside a parallel region use this). */
 inline void toBf16(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; i++) dst[i] = toBf16(src[i]);
+}
+
+/** bf16 bits -> f32 (exact). */
+inline float fromBf16(uint16_t b) {
+  const uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/** Offset of value (row, channel k) of a bf16-resident tensor, rows = n * hw in NHWC order: nChw16c keeps, per
+ *  image, channel blocks of 16 one after the other, each block hw pixels x 16 channels. */
+inline int64_t residentIndex(int64_t row, int64_t k, int64_t hw, int64_t channels) {
+  const int64_t img = row / hw, pix = row - img * hw;
+  return img * channels * hw + (k >> 4) * hw * 16 + pix * 16 + (k & 15);
 }
 
 /** The same over all threads, for large arrays. */

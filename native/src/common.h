@@ -23,6 +23,14 @@ struct F32 {
   size_t len = 0;
 };
 
+/** A tensor buffer handed to a kernel that takes either representation: a Float32Array (tfjs's fp32 values, NHWC)
+ *  or a Uint16Array (a bf16-resident activation: bfloat16 bits in oneDNN's nChw16c layout, see conv.cc). */
+struct Buf {
+  void* data = nullptr;
+  size_t len = 0;
+  bool bf16 = false;
+};
+
 /** Thrown for bad arguments; the export wrapper turns it into a JS TypeError. */
 struct ArgError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -32,6 +40,8 @@ struct ArgError : std::runtime_error {
 F32 f32Arg(const Napi::CallbackInfo& info, size_t i, const char* name);
 /** Like f32Arg, but null/undefined gives an empty view (data == nullptr). */
 F32 f32OptArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+/** Argument i as a Float32Array or a Uint16Array (bf16-resident). */
+Buf bufArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 /** Argument i as an integer-valued number. */
 int64_t intArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 /** Argument i as a number. */

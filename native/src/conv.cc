@@ -133,11 +133,18 @@ struct HeapScratch {
   }
 };
 
+/** Operands held bf16-resident (bfloat16 in oneDNN's nChw16c, channels a multiple of 16) instead of fp32 NHWC:
+ *  kResSrc: the input-shaped one (x of Fwd and BwdWeights, dx of BwdData, which is then written rounded to bf16);
+ *  kResDst: the output-shaped one (y of Fwd, written rounded to bf16; dy of BwdData and BwdWeights). Between bf16
+ *  convolutions this skips the reorders that otherwise turn every fp32 NHWC input into bf16 blocked and every blocked
+ *  output back. */
+enum Resident { kResSrc = 1, kResDst = 2 };
+
 /** A ready-to-run convolution for one shape; ptrs are the JS call's buffers in order
- *  (Fwd: x, w, [bias], y. BwdData: dy, w, dx. BwdWeights: x, dy, dw). */
+ *  (Fwd: x, w, [bias], y. BwdData: dy, w, dx. BwdWeights: x, dy, dw): fp32, or bf16 for resident operands. */
 struct Plan {
   virtual ~Plan() = default;
-  virtual void run(const std::vector<float*>& ptrs) = 0;
+  virtual void run(const std::vector<void*>& ptrs) = 0;
   /** True when the plan reorders operands (so it differs from the plain one). */
   virtual bool reorders() const { return false; }
 };
@@ -153,7 +160,7 @@ struct WholePlan : Plan {
     return false;
   }
 
-  void run(const std::vector<float*>& ptrs) override {
+  void run(const std::vector<void*>& ptrs) override {
     auto& strm = cpuStream();
     std::unordered_map<int, memory> args;
     HeapScratch scratch;
@@ -191,10 +198,12 @@ struct Descs {
   memory::desc src, wei, bias, dst;
 };
 
-Descs userDescs(const ConvShape& s) {
-  return Descs{memory::desc({s.n, s.ic, s.ih, s.iw}, dt::f32, tag::nhwc),
+/** The JS call's buffers: fp32 NHWC / HWIO, or bf16 nChw16c for the resident operands. */
+Descs userDescs(const ConvShape& s, int resident) {
+  const memory::dims src{s.n, s.ic, s.ih, s.iw}, dst{s.n, s.oc, s.oh, s.ow};
+  return Descs{(resident & kResSrc) ? memory::desc(src, dt::bf16, tag::nChw16c) : memory::desc(src, dt::f32, tag::nhwc),
                memory::desc({s.oc, s.ic, s.kh, s.kw}, dt::f32, tag::hwio), memory::desc({s.oc}, dt::f32, tag::x),
-               memory::desc({s.n, s.oc, s.oh, s.ow}, dt::f32, tag::nhwc)};
+               (resident & kResDst) ? memory::desc(dst, dt::bf16, tag::nChw16c) : memory::desc(dst, dt::f32, tag::nhwc)};
 }
 
 /** Operand types of one kind of pass: bf16 for what it reads, fp32 for what it writes (see isBf16). */
@@ -219,8 +228,12 @@ Descs primDescs(const ConvShape& s, Layout layout, Types t) {
                memory::desc({s.oc}, dt::f32, tag::x), memory::desc({s.n, s.oc, s.oh, s.ow}, t.dst, act)};
 }
 
-Descs primDescs(const ConvShape& s, Layout layout, Kind kind) {
-  return primDescs(s, layout, typesOf(kind, isBf16(layout)));
+Descs primDescs(const ConvShape& s, Layout layout, Kind kind, int resident = 0) {
+  Types t = typesOf(kind, isBf16(layout));
+  // Resident operands are bf16 in the primitive too (outputs: accumulated and post-processed in fp32, then rounded).
+  if (resident & kResSrc) t.src = dt::bf16;
+  if (resident & kResDst) t.dst = dt::bf16;
+  return primDescs(s, layout, t);
 }
 
 dnnl::convolution_forward::desc fwdDesc(const ConvShape& s, const Descs& d, bool bias) {
@@ -255,10 +268,11 @@ dnnl::primitive_attr activationAttr(int act, float alpha) {
 
 /** Builds the primitive for one kind/layout; slots follow the order of the JS call's buffers:
  *  Fwd: x, w, [bias], y.  BwdData: dy, w, dx.  BwdWeights: x, dy, dw. */
-std::shared_ptr<Plan> buildPlan(Kind kind, Layout layout, const ConvShape& s, bool bias, int act, float alpha) {
+std::shared_ptr<Plan> buildPlan(Kind kind, Layout layout, const ConvShape& s, bool bias, int act, float alpha,
+                                int resident = 0) {
   auto& eng = cpuEngine();
-  const Descs u = userDescs(s);
-  const Descs d = primDescs(s, layout, kind);
+  const Descs u = userDescs(s, resident);
+  const Descs d = primDescs(s, layout, kind, resident);
   auto plan = std::make_shared<WholePlan>();
   if (kind == Kind::Fwd) {
     dnnl::convolution_forward::primitive_desc pd(fwdDesc(s, d, bias), activationAttr(act, alpha), eng);
@@ -312,7 +326,10 @@ struct SplitPlan : Plan {
 
   bool reorders() const override { return bf16; }
 
-  void run(const std::vector<float*>& ptrs) override {
+  void run(const std::vector<void*>& raw) override {
+    // Split plans never take resident operands: every buffer is fp32.
+    std::vector<float*> ptrs(raw.size());
+    for (size_t i = 0; i < raw.size(); i++) ptrs[i] = static_cast<float*>(raw[i]);
     const int threads = static_cast<int>(parts.size());
     // bf16 copies: the filter (Fwd, BwdData), then per thread its images of x (Fwd, BwdWeights) and of dy (BwdData,
     // BwdWeights). Taken from the heap here, before the threads start (it is not thread-safe), returned when the call
@@ -468,7 +485,7 @@ double cpuSeconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
-double timeRun(Plan& p, const std::vector<float*>& ptrs) {
+double timeRun(Plan& p, const std::vector<void*>& ptrs) {
   const double t0 = cpuSeconds();
   p.run(ptrs);
   return cpuSeconds() - t0;
@@ -527,7 +544,7 @@ std::shared_ptr<Plan> fixedPlan(Layout l, Kind kind, const ConvShape& s, bool bi
 /** Times the candidate layouts on the call's own buffers and returns the fastest (by CPU time). Every candidate
  *  writes the same outputs, so the measuring runs are real work; the caller runs the winner once more so the
  *  outputs are exactly the winner's, as a rerun with the choice pinned computes them. */
-Layout timeLayouts(Kind kind, const ConvShape& s, bool bias, int act, float alpha, const std::vector<float*>& ptrs,
+Layout timeLayouts(Kind kind, const ConvShape& s, bool bias, int act, float alpha, const std::vector<void*>& ptrs,
                    bool bf16) {
   std::vector<std::shared_ptr<Plan>> candidates{buildPlan(kind, Layout::Blocked, s, bias, act, alpha)};
   std::vector<Layout> layouts{Layout::Blocked};
@@ -565,16 +582,27 @@ Layout timeLayouts(Kind kind, const ConvShape& s, bool bias, int act, float alph
 /** Runs a convolution with the plan cached for its shape, building it on first use: the fixed layout, or in Auto
  *  mode the recorded choice, else the fastest by timing (then recorded). Convolution results do not depend on the
  *  layout beyond float rounding (every layout passes the tests' 1e-5 bound). */
-void runConv(Kind kind, const ConvShape& s, bool bias, int act, float alpha, const std::vector<float*>& ptrs) {
+void runConv(Kind kind, const ConvShape& s, bool bias, int act, float alpha, const std::vector<void*>& ptrs,
+             int resident = 0) {
   std::lock_guard<std::mutex> lock(gMutex);
   const bool bf16 = bf16Mode();
-  const std::string key = planKey(kind, s, bias, act, alpha, bf16);
+  std::string key = planKey(kind, s, bias, act, alpha, bf16);
+  if (resident) key += ":res" + std::to_string(resident);
   auto it = gPlans.find(key);
   if (it != gPlans.end()) {
     it->second->run(ptrs);
     return;
   }
   if (gPlans.size() >= kMaxPlans) gPlans.clear();
+  if (resident) {
+    // Resident operands are oneDNN's own bf16 layout: the blocked bf16 plan reads or writes them with no reorder,
+    // so there is nothing to choose (and no choice recorded: the key is not one a choice file holds).
+    require(bf16, "conv: bf16-resident operands need precision bf16");
+    auto plan = buildPlan(kind, Layout::BlockedBf16, s, bias, act, alpha, resident);
+    plan->run(ptrs);
+    gPlans.emplace(key, plan);
+    return;
+  }
   Layout layout = withPrecision(gLayout, bf16);
   if (layout == Layout::Auto) {
     auto c = gChoices.find(key);
@@ -598,42 +626,52 @@ void runConv(Kind kind, const ConvShape& s, bool bias, int act, float alpha, con
   gPlans.emplace(key, chosen);
 }
 
+/** An fp32 operand of n values, or a resident one: n bf16 values in nChw16c (channels a multiple of 16). */
+void requireBuf(const Buf& b, int64_t n, int64_t channels, const char* name) {
+  if (static_cast<int64_t>(b.len) != n)
+    throw ArgError(std::string(name) + " has " + std::to_string(b.len) + " elements, expected " + std::to_string(n));
+  if (b.bf16) require(channels % 16 == 0, std::string(name) + ": bf16-resident tensors need a multiple of 16 channels");
+}
+
 Napi::Value ConvForward(const Napi::CallbackInfo& info) {
   const ConvShape s = parseShape(intsArg(info, 0, kConvParams, "shape"));
-  const F32 x = f32Arg(info, 1, "x"), w = f32Arg(info, 2, "filter");
+  const Buf x = bufArg(info, 1, "x");
+  const F32 w = f32Arg(info, 2, "filter");
   const F32 b = f32OptArg(info, 3, "bias");
-  const F32 y = f32Arg(info, 4, "y");
+  const Buf y = bufArg(info, 4, "y");
   const int act = static_cast<int>(intArg(info, 5, "activation"));
   const float alpha = static_cast<float>(numArg(info, 6, "alpha"));
   require(act >= kLinear && act <= kLeaky, "conv: unknown activation");
-  requireLen(x, s.n * s.ih * s.iw * s.ic, "x");
+  requireBuf(x, s.n * s.ih * s.iw * s.ic, s.ic, "x");
   requireLen(w, s.kh * s.kw * s.ic * s.oc, "filter");
   if (b.data) requireLen(b, s.oc, "bias");
-  requireLen(y, s.n * s.oh * s.ow * s.oc, "y");
-  std::vector<float*> ptrs{x.data, w.data};
+  requireBuf(y, s.n * s.oh * s.ow * s.oc, s.oc, "y");
+  std::vector<void*> ptrs{x.data, w.data};
   if (b.data) ptrs.push_back(b.data);
   ptrs.push_back(y.data);
-  runConv(Kind::Fwd, s, b.data != nullptr, act, alpha, ptrs);
+  runConv(Kind::Fwd, s, b.data != nullptr, act, alpha, ptrs, (x.bf16 ? kResSrc : 0) | (y.bf16 ? kResDst : 0));
   return info.Env().Undefined();
 }
 
 Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
   const ConvShape s = parseShape(intsArg(info, 0, kConvParams, "shape"));
-  const F32 dy = f32Arg(info, 1, "dy"), w = f32Arg(info, 2, "filter"), dx = f32Arg(info, 3, "dx");
-  requireLen(dy, s.n * s.oh * s.ow * s.oc, "dy");
+  const Buf dy = bufArg(info, 1, "dy"), dx = bufArg(info, 3, "dx");
+  const F32 w = f32Arg(info, 2, "filter");
+  requireBuf(dy, s.n * s.oh * s.ow * s.oc, s.oc, "dy");
   requireLen(w, s.kh * s.kw * s.ic * s.oc, "filter");
-  requireLen(dx, s.n * s.ih * s.iw * s.ic, "dx");
-  runConv(Kind::BwdData, s, false, kLinear, 0.f, {dy.data, w.data, dx.data});
+  requireBuf(dx, s.n * s.ih * s.iw * s.ic, s.ic, "dx");
+  runConv(Kind::BwdData, s, false, kLinear, 0.f, {dy.data, w.data, dx.data}, (dx.bf16 ? kResSrc : 0) | (dy.bf16 ? kResDst : 0));
   return info.Env().Undefined();
 }
 
 Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info) {
   const ConvShape s = parseShape(intsArg(info, 0, kConvParams, "shape"));
-  const F32 x = f32Arg(info, 1, "x"), dy = f32Arg(info, 2, "dy"), dw = f32Arg(info, 3, "dw");
-  requireLen(x, s.n * s.ih * s.iw * s.ic, "x");
-  requireLen(dy, s.n * s.oh * s.ow * s.oc, "dy");
+  const Buf x = bufArg(info, 1, "x"), dy = bufArg(info, 2, "dy");
+  const F32 dw = f32Arg(info, 3, "dw");
+  requireBuf(x, s.n * s.ih * s.iw * s.ic, s.ic, "x");
+  requireBuf(dy, s.n * s.oh * s.ow * s.oc, s.oc, "dy");
   requireLen(dw, s.kh * s.kw * s.ic * s.oc, "dw");
-  runConv(Kind::BwdWeights, s, false, kLinear, 0.f, {x.data, dy.data, dw.data});
+  runConv(Kind::BwdWeights, s, false, kLinear, 0.f, {x.data, dy.data, dw.data}, (x.bf16 ? kResSrc : 0) | (dy.bf16 ? kResDst : 0));
   return info.Env().Undefined();
 }
 
@@ -647,6 +685,12 @@ Napi::Value SetConvLayout(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(gMutex);
   gLayout = l;
   return info.Env().Undefined();
+}
+
+/** The layout mode setConvLayout set: "plain", "blocked", "split" or "auto". */
+Napi::Value GetConvLayout(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(gMutex);
+  return Napi::String::New(info.Env(), layoutName(gLayout));
 }
 
 /** [[key, layout], ...]: the layouts Auto mode has chosen (or was given), for saving. */
@@ -707,6 +751,7 @@ void initConv(Napi::Env env, Napi::Object exports) {
   exports.Set("convBackwardData", Napi::Function::New(env, guarded<ConvBackwardData>, "convBackwardData"));
   exports.Set("convBackwardWeights", Napi::Function::New(env, guarded<ConvBackwardWeights>, "convBackwardWeights"));
   exports.Set("setConvLayout", Napi::Function::New(env, guarded<SetConvLayout>, "setConvLayout"));
+  exports.Set("getConvLayout", Napi::Function::New(env, guarded<GetConvLayout>, "getConvLayout"));
   exports.Set("convCacheSize", Napi::Function::New(env, guarded<ConvCacheSize>, "convCacheSize"));
   exports.Set("convChoices", Napi::Function::New(env, guarded<ConvChoices>, "convChoices"));
   exports.Set("setConvChoices", Napi::Function::New(env, guarded<SetConvChoices>, "setConvChoices"));

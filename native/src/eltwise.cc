@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "bf16.h"
 #include "common.h"
 
 namespace gaplab {
@@ -293,29 +294,65 @@ void reluBiasRows(const float* __restrict dy, const float* __restrict y, float* 
   }
 }
 
+/** reluBiasRows with y bf16-resident (see residentIndex; hw pixels per image): y > 0 exactly when its bits are in
+ *  [1, 0x7f80] (sign clear, not zero, not NaN), as the fp32 comparison gives on the same value. */
+template <bool InPlace>
+void reluBiasRowsResident(const float* __restrict dy, const uint16_t* __restrict y, float* __restrict dz,
+                          double* __restrict acc, int64_t c, int64_t hw, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t o = r * c;
+    const float* __restrict g = dy + o;
+    const uint16_t* __restrict yb = y + residentIndex(r, 0, hw, c);
+    float* __restrict d = dz + o;
+    for (int64_t cb = 0; cb < c / 16; cb++) {
+      const uint16_t* __restrict y16 = yb + cb * hw * 16;
+      for (int64_t l = 0; l < 16; l++) {
+        const int64_t k = cb * 16 + l;
+        float gk;
+        if constexpr (InPlace) gk = d[k];
+        else gk = g[k];
+        d[k] = static_cast<uint16_t>(y16[l] - 1u) < 0x7f80u ? gk : 0.f;
+      }
+    }
+    if (acc != nullptr)
+      for (int64_t k = 0; k < c; k++) acc[k] += static_cast<double>(d[k]);
+  }
+}
+
 /** reluBiasGrad(dy, y, dz, db | null, channels): the backward pass of y = relu(z + bias) from its output,
  *  dz = dy where y > 0 (y > 0 exactly where z + bias > 0; NaN gives 0 as in tfjs's ReLU gradient), and the bias
  *  gradient db[c] = sum of dz over the rows ([rows, channels] NHWC), in one pass. The rows are summed in double, split
  *  into maxThreads() contiguous parts combined in order: the same sums as reduce(kSum) over those rows. dz may be dy
  *  (the backward pass donated dy's buffer). */
 Napi::Value ReluBiasGradFn(const Napi::CallbackInfo& info) {
-  const F32 dy = f32Arg(info, 0, "dy"), y = f32Arg(info, 1, "y"), dz = f32Arg(info, 2, "dz");
+  const F32 dy = f32Arg(info, 0, "dy"), dz = f32Arg(info, 2, "dz");
+  const Buf y = bufArg(info, 1, "y");
   const F32 db = f32OptArg(info, 3, "db");
   const int64_t c = intArg(info, 4, "channels");
+  // A bf16-resident y ([n, c/16, hw, 16] bf16) comes with hw, its pixels per image.
+  const int64_t hw = y.bf16 ? intArg(info, 5, "hw") : 1;
   const int64_t n = static_cast<int64_t>(dy.len);
   require(c >= 1 && n % c == 0, "reluBiasGrad: length must be a multiple of channels");
-  requireLen(y, n, "y");
+  if (y.bf16) require(c % 16 == 0 && hw >= 1 && n % (c * hw) == 0, "reluBiasGrad: a bf16-resident y needs channels a multiple of 16 and whole images of hw pixels");
+  require(static_cast<int64_t>(y.len) == n, "reluBiasGrad: y has " + std::to_string(y.len) + " elements, expected " + std::to_string(n));
   requireLen(dz, n, "dz");
   if (db.data) requireLen(db, c, "db");
   const bool inPlace = dz.data == dy.data;
   require(inPlace || (dz.data + n <= dy.data || dy.data + n <= dz.data), "reluBiasGrad: dz must be dy or not overlap it");
-  require(y.data + n <= dz.data || dz.data + n <= y.data, "reluBiasGrad: dz must not overlap y");
+  const char* yStart = static_cast<const char*>(y.data);
+  const char* yEnd = yStart + y.len * (y.bf16 ? 2 : 4);
+  require(yEnd <= reinterpret_cast<const char*>(dz.data) || reinterpret_cast<const char*>(dz.data + n) <= yStart,
+          "reluBiasGrad: dz must not overlap y");
   const float* g = dy.data;
-  const float* out = y.data;
+  const float* out = static_cast<const float*>(y.data);
+  const uint16_t* out16 = static_cast<const uint16_t*>(y.data);
+  const bool res = y.bf16;
   float* d = dz.data;
   const int64_t rows = n / c;
   auto rowsOf = [=](double* acc, int64_t lo, int64_t hi) {
-    if (inPlace) reluBiasRows<true>(g, out, d, acc, c, lo, hi);
+    if (res && inPlace) reluBiasRowsResident<true>(g, out16, d, acc, c, hw, lo, hi);
+    else if (res) reluBiasRowsResident<false>(g, out16, d, acc, c, hw, lo, hi);
+    else if (inPlace) reluBiasRows<true>(g, out, d, acc, c, lo, hi);
     else reluBiasRows<false>(g, out, d, acc, c, lo, hi);
   };
   if (!db.data) {
@@ -325,6 +362,74 @@ Napi::Value ReluBiasGradFn(const Napi::CallbackInfo& info) {
   // Small tensors on one thread, as reduce() sums them.
   const std::vector<double> sums = splitRows(rows, n < 2 * kGrain ? rows : 1024, c, 0.0, combine<kSum>,
                                              [&](double* acc, int64_t lo, int64_t hi) { rowsOf(acc, lo, hi); });
+  for (int64_t k = 0; k < c; k++) db.data[k] = static_cast<float>(sums[k]);
+  return info.Env().Undefined();
+}
+
+/** 16 channels (block cb) of pixel p of image img, from fp32 NHWC or bf16-resident storage, as fp32. */
+template <bool Res>
+inline void load16(const void* base, int64_t img, int64_t cb, int64_t p, int64_t c, int64_t hw, float* out) {
+  if constexpr (Res) {
+    const uint16_t* src = static_cast<const uint16_t*>(base) + img * c * hw + cb * hw * 16 + p * 16;
+    for (int l = 0; l < 16; l++) out[l] = fromBf16(src[l]);
+  } else {
+    const float* src = static_cast<const float*>(base) + (img * hw + p) * c + cb * 16;
+    for (int l = 0; l < 16; l++) out[l] = src[l];
+  }
+}
+
+/** Images [lo, hi) of reluBiasGradResident, block by block: dz written contiguously, 16 lanes at a time. */
+template <bool DyRes, bool YRes>
+void reluBiasImagesResident(const void* dy, const void* y, uint16_t* dz, double* acc, int64_t c, int64_t hw, int64_t lo,
+                            int64_t hi) {
+  alignas(64) float g[16], out[16], v[16];
+  for (int64_t img = lo; img < hi; img++)
+    for (int64_t cb = 0; cb < c / 16; cb++) {
+      uint16_t* o = dz + img * c * hw + cb * hw * 16;
+      double* a = acc + cb * 16;
+      // Sums in fp32 over runs of kRun pixels, added to the double totals after each run: per-element double adds
+      // kept this loop from vectorizing (5x slower than the fp32 kernel), and a run of 32 adds at most 32 * 2^-24.
+      constexpr int64_t kRun = 32;
+      for (int64_t p0 = 0; p0 < hw; p0 += kRun) {
+        alignas(64) float run[16] = {0};
+        const int64_t p1 = std::min(hw, p0 + kRun);
+        for (int64_t p = p0; p < p1; p++) {
+          load16<DyRes>(dy, img, cb, p, c, hw, g);
+          load16<YRes>(y, img, cb, p, c, hw, out);
+          for (int l = 0; l < 16; l++) v[l] = out[l] > 0.f ? g[l] : 0.f;
+          for (int l = 0; l < 16; l++) o[p * 16 + l] = toBf16Select(v[l]);
+          for (int l = 0; l < 16; l++) run[l] += v[l];
+        }
+        for (int l = 0; l < 16; l++) a[l] += static_cast<double>(run[l]);
+      }
+    }
+}
+
+/** reluBiasGradResident(dy, y, dz: Uint16Array, db: Float32Array, channels, hw): reluBiasGrad with dz written
+ *  bf16-resident (rounded to nearest even) for the convolutions' backward passes to read in their own layout; dy and
+ *  y each fp32 NHWC or bf16-resident. db sums dz's values before rounding (in fp32 over runs of 32 pixels, then in
+ *  double), per thread over contiguous images, combined in order. */
+Napi::Value ReluBiasGradResidentFn(const Napi::CallbackInfo& info) {
+  const Buf dy = bufArg(info, 0, "dy"), y = bufArg(info, 1, "y"), dz = bufArg(info, 2, "dz");
+  const F32 db = f32Arg(info, 3, "db");
+  const int64_t c = intArg(info, 4, "channels"), hw = intArg(info, 5, "hw");
+  const int64_t n = static_cast<int64_t>(dz.len);
+  require(dz.bf16, "reluBiasGradResident: dz must be a Uint16Array");
+  require(c >= 16 && c % 16 == 0 && hw >= 1 && n % (c * hw) == 0,
+          "reluBiasGradResident: channels must be a multiple of 16 and the length whole images of hw pixels");
+  require(static_cast<int64_t>(dy.len) == n && static_cast<int64_t>(y.len) == n, "reluBiasGradResident: dy, y and dz must have one length");
+  requireLen(db, c, "db");
+  uint16_t* d = static_cast<uint16_t*>(dz.data);
+  const int64_t images = n / (c * hw);
+  const void* g = dy.data;
+  const void* out = y.data;
+  const bool gr = dy.bf16, yr = y.bf16;
+  const std::vector<double> sums = splitRows(images, 1, c, 0.0, combine<kSum>, [&](double* acc, int64_t lo, int64_t hi) {
+    if (gr && yr) reluBiasImagesResident<true, true>(g, out, d, acc, c, hw, lo, hi);
+    else if (gr) reluBiasImagesResident<true, false>(g, out, d, acc, c, hw, lo, hi);
+    else if (yr) reluBiasImagesResident<false, true>(g, out, d, acc, c, hw, lo, hi);
+    else reluBiasImagesResident<false, false>(g, out, d, acc, c, hw, lo, hi);
+  });
   for (int64_t k = 0; k < c; k++) db.data[k] = static_cast<float>(sums[k]);
   return info.Env().Undefined();
 }
@@ -346,6 +451,7 @@ void initEltwise(Napi::Env env, Napi::Object exports) {
   exports.Set("reduce", Napi::Function::New(env, guarded<ReduceFn>, "reduce"));
   exports.Set("fill", Napi::Function::New(env, guarded<FillFn>, "fill"));
   exports.Set("reluBiasGrad", Napi::Function::New(env, guarded<ReluBiasGradFn>, "reluBiasGrad"));
+  exports.Set("reluBiasGradResident", Napi::Function::New(env, guarded<ReluBiasGradResidentFn>, "reluBiasGradResident"));
 }
 
 }  // namespace gaplab

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
 
 import { donate, withdraw } from '../backend/donation.js';
+import { withWantedInputs } from '../backend/wanted-grads.js';
 
 /** A node of tfjs's gradient tape (engine internals of tfjs-core 4.22, not in its public types). */
 interface TapeNode {
@@ -80,7 +81,8 @@ function backprop(nodes: readonly TapeNode[], xs: readonly Tensor[], y: Tensor):
     donated.forEach(donate);
     let inputGrads: Record<string, () => Tensor>;
     try {
-      inputGrads = node.gradient(dys);
+      // Only the inputs kept by nodesFromXsToY are read below: a gradient function may skip the others.
+      inputGrads = withWantedInputs(Object.keys(node.inputs), () => node.gradient!(dys));
     } finally {
       donated.forEach(withdraw);
     }

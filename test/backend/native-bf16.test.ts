@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { ADDON_PATH_ENV, addonPath, loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
+import type { NativeBackend } from '../../src/backend/native/backend.js';
 import { loadConvChoices, readConvChoices, saveConvChoices } from '../../src/backend/native/conv-choices.js';
 import { nativeCount, nativeReady, outputsOn, randomTensor, relError } from './helpers.js';
 import { needsNative } from '../requires.js';
@@ -175,34 +176,41 @@ describe('native backend: bf16 precision', function () {
 
   it('auto layout in bf16: choices under bf16 keys, saved and reloaded to the same bits, results within the bound', () => {
     const c = CASES[3]!;
+    // Without bf16-resident outputs (32 channels would be): resident passes run one fixed plan and record no choice.
+    const backend = tf.findBackend('native') as NativeBackend;
+    backend.residentEnabled = false;
     const runs = convRuns(c, 300, () => addon.setConvChoices([]));
-    inBf16(() => {
-      const got = runs.native();
-      expectConvWithinBf16(c, runs, got);
-      const choices = addon.convChoices();
-      expect(choices).to.have.length(3);
-      for (const [key, layout] of choices) {
-        expect(key).to.match(/:bf16$/);
-        expect(['plain', 'blocked', 'split', 'plain-bf16', 'blocked-bf16', 'split-bf16']).to.include(layout);
-      }
-      // As a later process would: the choice file gives the addon these layouts back, and the same bits come out.
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gaplab-bf16-choices-'));
-      try {
-        const file = path.join(dir, 'choices.json');
-        saveConvChoices(addon, file);
-        expect(readConvChoices(file)).to.deep.equal([...choices].sort());
-        addon.setConvChoices([]);
-        expect(loadConvChoices(addon, file)).to.equal(3);
-        const again = outputsOn('native', () => { const t = convTensors(c, 300); return convPasses(c, t.x, t.w, t.g); });
-        again.forEach((o, j) => expect(Array.from(o.values), `output ${j}`).to.deep.equal(Array.from(got[j]!.values)));
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-      // Back in fp32, the same shapes are new keys: timed afresh, and the results are fp32's again.
-      addon.setPrecision!('fp32');
-      runs.native().forEach((o, j) => expect(relError(runs.ref[j]!.values, o.values), `fp32 output ${j}`).to.be.at.most(1e-5));
-      expect(addon.convChoices().filter(([k]) => !k.endsWith(':bf16'))).to.have.length(3);
-    });
+    try {
+      inBf16(() => {
+        const got = runs.native();
+        expectConvWithinBf16(c, runs, got);
+        const choices = addon.convChoices();
+        expect(choices).to.have.length(3);
+        for (const [key, layout] of choices) {
+          expect(key).to.match(/:bf16$/);
+          expect(['plain', 'blocked', 'split', 'plain-bf16', 'blocked-bf16', 'split-bf16']).to.include(layout);
+        }
+        // As a later process would: the choice file gives the addon these layouts back, and the same bits come out.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gaplab-bf16-choices-'));
+        try {
+          const file = path.join(dir, 'choices.json');
+          saveConvChoices(addon, file);
+          expect(readConvChoices(file)).to.deep.equal([...choices].sort());
+          addon.setConvChoices([]);
+          expect(loadConvChoices(addon, file)).to.equal(3);
+          const again = outputsOn('native', () => { const t = convTensors(c, 300); return convPasses(c, t.x, t.w, t.g); });
+          again.forEach((o, j) => expect(Array.from(o.values), `output ${j}`).to.deep.equal(Array.from(got[j]!.values)));
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+        // Back in fp32, the same shapes are new keys: timed afresh, and the results are fp32's again.
+        addon.setPrecision!('fp32');
+        runs.native().forEach((o, j) => expect(relError(runs.ref[j]!.values, o.values), `fp32 output ${j}`).to.be.at.most(1e-5));
+        expect(addon.convChoices().filter(([k]) => !k.endsWith(':bf16'))).to.have.length(3);
+      });
+    } finally {
+      backend.residentEnabled = true;
+    }
   });
 
   it('choice files keep the bf16 layouts (and still drop unknown ones)', () => {

@@ -15,11 +15,13 @@ export interface NativeAddon {
    *  the LAPACK library file symmetricEigen calls (absent when built without LAPACK). */
   info(): { onednn: string; threads: number; openmp: boolean; isa?: string; lapack?: string };
   /** shape: [n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight]. */
-  convForward(shape: Int32Array, x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
+  convForward(shape: Int32Array, x: Float32Array | Uint16Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array | Uint16Array,
     activation: number, alpha: number): void;
-  convBackwardData(shape: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
-  convBackwardWeights(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  convBackwardData(shape: Int32Array, dy: Float32Array | Uint16Array, filter: Float32Array, dx: Float32Array | Uint16Array): void;
+  convBackwardWeights(shape: Int32Array, x: Float32Array | Uint16Array, dy: Float32Array | Uint16Array, dw: Float32Array): void;
   setConvLayout(layout: 'plain' | 'blocked' | 'split' | 'auto'): void;
+  /** The mode setConvLayout set (absent in addons older than bf16-resident activations). */
+  getConvLayout?(): 'plain' | 'blocked' | 'split' | 'auto';
   /** 'bf16': convolutions and matmuls may run with bf16 operands (fp32 accumulation and results); throws where
    *  bf16Supported() is false, unless `emulated` (tests: oneDNN's slow emulated kernels). Absent from addons built
    *  before bf16 support, as are the two below. */
@@ -50,7 +52,14 @@ export interface NativeAddon {
   fill(y: Float32Array, value: number): void;
   /** Backward of y = relu(z + bias) from y ([rows, channels]): dz = dy where y > 0, else 0; db (optional) = dz summed
    *  over the rows. Absent from addons built before it was added. */
-  reluBiasGrad?(dy: Float32Array, y: Float32Array, dz: Float32Array, db: Float32Array | null, channels: number): void;
+  reluBiasGrad?(dy: Float32Array, y: Float32Array | Uint16Array, dz: Float32Array, db: Float32Array | null, channels: number,
+    hw?: number): void;
+  /** A bf16-resident tensor (Uint16Array: bfloat16 in oneDNN's nChw16c, [n, c/16, hw, 16]) as fp32 NHWC values,
+   *  exactly; absent in addons older than bf16-resident activations. */
+  residentToF32?(src: Uint16Array, dst: Float32Array, channels: number, hw: number): void;
+  /** reluBiasGrad writing dz bf16-resident (rounded), dy and y either way; db sums dz before rounding. */
+  reluBiasGradResident?(dy: Float32Array | Uint16Array, y: Float32Array | Uint16Array, dz: Uint16Array, db: Float32Array,
+    channels: number, hw: number): void;
   /** kind 0 = max, 1 = avg; shape: [n, ih, iw, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. */
   poolForward(kind: number, shape: Int32Array, x: Float32Array, y: Float32Array): void;
   /** x and y (the forward output) for max pooling, null for average. */

@@ -20,6 +20,17 @@ interface HeapBlock {
   exposedViews: number;
 }
 
+/** A bf16-resident tensor's storage: bfloat16 in oneDNN's nChw16c layout ([n, c/16, h*w, 16]) on the addon's heap,
+ *  until a kernel that reads fp32 NHWC asks for its values (see NativeBackend.makeResident). */
+export interface ResidentData {
+  view: Uint16Array;
+  offset: number;
+  /** The tensor's shape when made, [n, h, w, c] (a Reshape shares the dataId under another shape). */
+  shape: number[];
+  channels: number;
+  hw: number;
+}
+
 /** The largest ArrayBuffer N-API makes over external memory (4 GiB), less a page. */
 const MAX_HEAP_BYTES = 2 ** 32 - 4096;
 
@@ -68,6 +79,10 @@ export class NativeBackend extends MathBackendCPU {
     this.freeIfUnused(h.block);
   });
   private readonly exposedViews = new WeakSet<Float32Array>();
+  /** Data entries held bf16-resident (not yet turned into fp32 values). */
+  private readonly residents = new Map<DataId, ResidentData>();
+  /** Off with GAPLAB_BF16_RESIDENT=0 (for comparisons): bf16 convolutions then hand back fp32 NHWC as before. */
+  residentEnabled = process.env.GAPLAB_BF16_RESIDENT !== '0';
 
   /** opts.heap false: the per-size pool even where the addon has a heap (tests of the pool). */
   constructor(addon: NativeAddon, opts: { maxPooledBytes?: number; heap?: boolean } = {}) {
@@ -117,10 +132,87 @@ export class NativeBackend extends MathBackendCPU {
     return values instanceof Float32Array ? values : undefined;
   }
 
+  /**
+   * True when a convolution with `channels` outputs should write them bf16-resident: precision bf16, the default
+   * (auto) layout mode (a fixed GAPLAB_CONV_LAYOUT runs every convolution as it says, on fp32 NHWC tensors), the heap,
+   * an addon that can turn them back into fp32, and a multiple of 16 channels (nChw16c without padding).
+   */
+  residentOutputs(channels: number): boolean {
+    return this.residentEnabled && this.heap !== null && channels % 16 === 0 && this.addon.residentToF32 !== undefined &&
+      this.addon.getPrecision?.() === 'bf16' && this.addon.getConvLayout?.() === 'auto';
+  }
+
+  /** A heap block for a resident output of n values, or undefined (heap full: the caller writes fp32 instead). */
+  allocResident(n: number): { view: Uint16Array; offset: number } | undefined {
+    if (!this.heap) return undefined;
+    const offset = this.addon.heapAlloc!(n * 2);
+    if (offset < 0) return undefined;
+    return { view: new Uint16Array(this.heap, offset, n), offset };
+  }
+
+  /**
+   * Wraps a resident output [n, h, w, c] in a tensor entry. Its `values` is materialized on first read: every cpu
+   * kernel (and readSync) reads `data.get(id).values`, which then converts the bf16 values to fp32 NHWC (exactly) and
+   * frees the bf16 block, so only kernels that ask for `resident(t)` ever see the bf16 layout.
+   */
+  makeResident(shape: number[], block: { view: Uint16Array; offset: number }): TensorInfo {
+    const info = this.makeTensorInfo(shape, 'float32');
+    const res: ResidentData = { ...block, shape: shape.slice(), channels: shape[3]!, hw: shape[1]! * shape[2]! };
+    this.residents.set(info.dataId, res);
+    const entry = this.data.get(info.dataId) as { values?: BackendValues };
+    Object.defineProperty(entry, 'values', {
+      configurable: true,
+      enumerable: true,
+      get: () => this.materialize(info.dataId, entry),
+      set: (v: BackendValues) => {
+        this.dropResident(info.dataId);
+        Object.defineProperty(entry, 'values', { value: v, writable: true, configurable: true, enumerable: true });
+      },
+    });
+    return info;
+  }
+
+  /** What a bf16-capable kernel passes the addon for t: its resident bf16 view while precision is bf16, else its fp32
+   *  values (materialized if need be), or undefined where the kernel must fall back (see f32). */
+  operand(t: TensorInfo): Float32Array | Uint16Array | undefined {
+    const r = this.resident(t);
+    if (r && this.addon.getPrecision?.() === 'bf16') return r.view;
+    return this.f32(t);
+  }
+
+  /** The resident storage of t, if t is held so under the shape it was made with. */
+  resident(t: TensorInfo): ResidentData | undefined {
+    const r = this.residents.get(t.dataId);
+    return r && t.shape.length === 4 && t.shape.every((d, i) => d === r.shape[i]) ? r : undefined;
+  }
+
+  /** Resident entries not yet materialized (tests). */
+  residentCount(): number {
+    return this.residents.size;
+  }
+
+  private materialize(dataId: DataId, entry: { values?: BackendValues }): Float32Array {
+    const r = this.residents.get(dataId)!;
+    const values = this.allocFloat32(r.view.length);
+    this.addon.residentToF32!(r.view, values, r.channels, r.hw);
+    this.track(values, 1);
+    this.dropResident(dataId);
+    Object.defineProperty(entry, 'values', { value: values, writable: true, configurable: true, enumerable: true });
+    return values;
+  }
+
+  private dropResident(dataId: DataId): void {
+    const r = this.residents.get(dataId);
+    if (!r) return;
+    this.residents.delete(dataId);
+    this.addon.heapFree!(r.offset);
+  }
+
   /** Heap bytes in live blocks (0 without the heap). */
   heapBytes(): number {
     let bytes = 0;
     for (const b of this.blocks.values()) bytes += b.bytes;
+    for (const r of this.residents.values()) bytes += r.view.byteLength;
     return bytes;
   }
 
@@ -154,9 +246,13 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   override disposeData(dataId: DataId, force = false): boolean {
-    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    // A resident entry has no fp32 values to return (reading them here would convert them for nothing).
+    const values = this.data.has(dataId) && !this.residents.has(dataId) ? this.data.get(dataId).values : undefined;
     const released = super.disposeData(dataId, force);
-    if (values !== undefined && !this.data.has(dataId)) this.track(values, -1);
+    if (!this.data.has(dataId)) {
+      this.dropResident(dataId);
+      if (values !== undefined) this.track(values, -1);
+    }
     return released;
   }
 

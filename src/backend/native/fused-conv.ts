@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs';
 
 import { isDonated } from '../donation.js';
+import { inputGradWanted } from '../wanted-grads.js';
 import type { NativeBackend } from './backend.js';
 import { NATIVE_BACKEND_NAME } from './gradients.js';
 import { RELU_BIAS_GRAD } from './kernels/fused.js';
@@ -36,7 +37,11 @@ function convBiasRelu_(x: Tensor4D, filter: Tensor4D, bias: Tensor1D, geo: ConvG
         const [xs, ws, ys] = saved as [Tensor4D, Tensor4D, Tensor4D];
         // A donated dy (nothing reads it after this) takes dz in place: one activation-sized buffer less.
         const [dz, db] = engine.runKernel(RELU_BIAS_GRAD, { dy, y: ys }, { inPlace: isDonated(dy) }) as Tensor[];
-        const dx = engine.runKernel('Conv2DBackpropInput', { dy: dz!, filter: ws }, { ...convAttrs, inputShape: xs.shape }) as Tensor;
+        // x's gradient where the backward pass reads it: not for a model's input images (a placeholder then, never
+        // read, freed with the backward pass's other tensors).
+        const dx = inputGradWanted('0')
+          ? engine.runKernel('Conv2DBackpropInput', { dy: dz!, filter: ws }, { ...convAttrs, inputShape: xs.shape }) as Tensor
+          : tf.zeros([0]);
         const dw = engine.runKernel('Conv2DBackpropFilter', { x: xs, dy: dz! }, { ...convAttrs, filterShape: ws.shape }) as Tensor;
         dz!.dispose();
         return [dx, dw, db!];

@@ -54,10 +54,31 @@ function conv2dInfo(x: TensorInfo, filterShape: number[], attrs: NamedAttrMap, d
     pair(attrs, 'strides', 1), dilations, pad(attrs), rounding(attrs), false, dataFormat(attrs));
 }
 
+/**
+ * An [n, h, w, c] output written by `write`: in bf16 with a multiple of 16 channels, bf16-resident (the convolution's
+ * own layout, see NativeBackend.makeResident: the next convolution or gradient reads it with no reorder, any other
+ * kernel gets fp32 values), else fp32 NHWC.
+ */
+export function residentOr(backend: NativeBackend, shape: number[], write: (out: Float32Array | Uint16Array) => void): TensorInfo {
+  const res = shape.length === 4 && backend.residentOutputs(shape[3]!) ? backend.allocResident(sizeOf(shape)) : undefined;
+  if (res) {
+    try {
+      write(res.view);
+    } catch (e) {
+      backend.addon.heapFree!(res.offset);
+      throw e;
+    }
+    return backend.makeResident(shape, res);
+  }
+  const out = backend.allocFloat32(sizeOf(shape));
+  write(out);
+  return backend.makeOutput32(shape, out);
+}
+
 /** y = act(conv(x, filter) + bias) in one oneDNN call. */
 function forward(backend: NativeBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined,
   attrs: NamedAttrMap, activation: ActivationName): TensorInfo | undefined {
-  const xv = backend.f32(x), fv = backend.f32(filter);
+  const xv = backend.operand(x), fv = backend.f32(filter);
   if (!xv || !fv || x.shape.length !== 4 || filter.shape.length !== 4) return undefined;
   const info = conv2dInfo(x, filter.shape, attrs, pair(attrs, 'dilations', 1));
   const shape = convShape(info);
@@ -68,9 +89,9 @@ function forward(backend: NativeBackend, x: TensorInfo, filter: TensorInfo, bias
     if (!b || sizeOf(bias.shape) !== info.outChannels || b.length !== info.outChannels) return undefined;
     bv = b;
   }
-  const y = backend.allocFloat32(sizeOf(info.outShape));
-  backend.addon.convForward(shape, xv, fv, bv, y, ACTIVATIONS[activation], numAttr(attrs, 'leakyreluAlpha', 0.2));
-  return backend.makeOutput32(info.outShape, y);
+  const alpha = numAttr(attrs, 'leakyreluAlpha', 0.2);
+  return residentOr(backend, info.outShape, (out) =>
+    backend.addon.convForward(shape, xv, fv, bv, out, ACTIVATIONS[activation], alpha));
 }
 
 const conv2D: NativeKernel = {
@@ -99,16 +120,14 @@ const conv2DBackpropInput: NativeKernel = {
     const dy = input(inputs, 'dy'), filter = input(inputs, 'filter');
     const inputShape = attrs.inputShape as number[] | undefined;
     if (!dy || !filter || !inputShape || inputShape.length !== 4) return undefined;
-    const dyv = backend.f32(dy), fv = backend.f32(filter);
+    const dyv = backend.operand(dy), fv = backend.f32(filter);
     if (!dyv || !fv) return undefined;
     const info = backend_util.computeConv2DInfo(
       inputShape as [number, number, number, number], filter.shape as [number, number, number, number],
       pair(attrs, 'strides', 1), 1, pad(attrs), rounding(attrs), false, dataFormat(attrs));
     const shape = convShape(info);
     if (!shape || sizeOf(dy.shape) !== sizeOf(info.outShape)) return undefined;
-    const dx = backend.allocFloat32(sizeOf(inputShape));
-    backend.addon.convBackwardData(shape, dyv, fv, dx);
-    return backend.makeOutput32(inputShape, dx);
+    return residentOr(backend, inputShape, (out) => backend.addon.convBackwardData(shape, dyv, fv, out));
   },
 };
 
@@ -118,7 +137,7 @@ const conv2DBackpropFilter: NativeKernel = {
     const x = input(inputs, 'x'), dy = input(inputs, 'dy');
     const filterShape = attrs.filterShape as number[] | undefined;
     if (!x || !dy || !filterShape || filterShape.length !== 4 || x.shape.length !== 4) return undefined;
-    const xv = backend.f32(x), dyv = backend.f32(dy);
+    const xv = backend.operand(x), dyv = backend.operand(dy);
     if (!xv || !dyv) return undefined;
     const info = conv2dInfo(x, filterShape, attrs, 1);
     const shape = convShape(info);
