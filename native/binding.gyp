@@ -22,12 +22,14 @@
         'src/bf16.cc',
         'src/linalg.cc',
         'src/buffers.cc',
+        'src/dropout.cc',
       ],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
       'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
       'cflags!': ['-fno-exceptions'],
       'cflags_cc!': ['-fno-exceptions', '-fno-rtti'],
-      'cflags_cc': ['-std=c++17', '-O3', '-fexceptions'],
+      # -ffp-contract=off: no fused multiply-adds, so dropout.cc's Alea steps round as JavaScript's do.
+      'cflags_cc': ['-std=c++17', '-O3', '-fexceptions', '-ffp-contract=off'],
       'libraries': ['-ldnnl'],
       'conditions': [
         ['onednn_root!=""', {
@@ -53,7 +55,7 @@
             'CLANG_CXX_LIBRARY': 'libc++',
             'CLANG_CXX_LANGUAGE_STANDARD': 'c++17',
             'MACOSX_DEPLOYMENT_TARGET': '11.0',
-            'OTHER_CPLUSPLUSFLAGS': ['-O3'],
+            'OTHER_CPLUSPLUSFLAGS': ['-O3', '-ffp-contract=off'],
           },
         }],
       ],

@@ -144,6 +144,7 @@ Napi::Object initAll(Napi::Env env, Napi::Object exports) {
   initPrecision(env, exports);
   initLinalg(env, exports);
   initBuffers(env, exports);
+  initDropout(env, exports);
   return exports;
 }
 

@@ -1,5 +1,6 @@
 // Per-build state shared by body and head builders: seeded initializers derived from the run seed and the layer name.
 import * as tf from '@tensorflow/tfjs';
+import { dropoutOnNative } from '../backend/native/dropout.js';
 import { fuseConvOnNative } from '../backend/native/fused-conv.js';
 import type { ModelConfig } from '../config/schema.js';
 import { Rng, deriveSeed } from '../util/rng.js';
@@ -62,6 +63,12 @@ export class BuildContext {
       kernelInitializer: this.kernel(name),
       biasInitializer: opts.bias ? tf.initializers.constant({ value: opts.bias }) : 'zeros',
     }));
+  }
+
+  /** A dropout layer, unseeded: the training loop seeds it per batch. On the native backend its training pass is one
+   *  addon call with tf.dropout's exact mask; the layer is tfjs's Dropout. */
+  dropout(name: string, rate: number): tf.layers.Layer {
+    return dropoutOnNative(tf.layers.dropout({ name, rate }));
   }
 
   /** A dense layer with a seeded kernel and zero bias. */

@@ -53,7 +53,7 @@ function fcHeadWith(dropout: boolean): HeadBuilder {
   return (features, cfg, ctx, numClasses) => {
     const rate = dropout ? cfg.fc.dropout : 0;
     const drop = (t: tf.SymbolicTensor, i: number) =>
-      rate > 0 ? apply(tf.layers.dropout({ name: `head_dropout${i}`, rate }), t) : t; // seeded per batch by the loop
+      rate > 0 ? apply(ctx.dropout(`head_dropout${i}`, rate), t) : t; // seeded per batch by the loop
     let t = apply(tf.layers.flatten({ name: 'head_flatten' }), features);
     if (cfg.fc.hidden.length === 0) t = drop(t, 0);
     cfg.fc.hidden.forEach((units, i) => {

@@ -2,6 +2,7 @@
 // than the input, strides larger than the window), grouped so that a child process runs one group at a time.
 import * as tf from '@tensorflow/tfjs';
 
+import { nativeDropout } from '../../src/backend/native/dropout.js';
 import { convBiasRelu } from '../../src/backend/native/fused-conv.js';
 import { NATIVE_BACKEND_NAME } from '../../src/backend/native/register.js';
 import { variableGradsFreeing } from '../../src/train/grads.js';
@@ -311,7 +312,24 @@ function batchNormCases(): HostileCase[] {
   return out;
 }
 
+/** Dropout's training pass (native: nativeDropout, one addon call; cpu: tf.dropout with the same seed): empty, one
+ *  value, odd sizes, a sliced view, extreme rates and seeds. */
+function dropoutCases(): HostileCase[] {
+  const drop = (rate: number, seed: number) => (x: tf.Tensor) =>
+    tf.getBackend() === NATIVE_BACKEND_NAME ? nativeDropout(x, rate, seed) : tf.dropout(x, rate, undefined, seed);
+  const cases: Array<[string, () => tf.Tensor, number, number]> = [
+    ['empty tensor', () => randomTensor([0, 4], 1600), 0.5, 1],
+    ['one value', () => randomTensor([1], 1601), 0.5, 2],
+    ['odd size, rate 0.01', () => randomTensor([3, 7, 11], 1602), 0.01, 3],
+    ['odd size, rate 0.99', () => randomTensor([5, 13], 1603), 0.99, 4],
+    ['seed 0 and a sliced view', () => sliceView([2, 3, 3, 5], 1604), 0.5, 0],
+    ['seed 2^31 - 1, 262,147 values', () => randomTensor([262147], 1605), 0.3, 2 ** 31 - 1],
+  ];
+  return cases.map(([name, x, rate, seed], i) => ({ name: `Dropout: ${name}`, run: withGrads(drop(rate, seed), () => [x()], 1610 + i) }));
+}
+
 /** The groups, each run in its own child process by native-hostile-child.ts. */
 export const HOSTILE_GROUPS: Record<string, () => HostileCase[]> = {
   conv: convCases, pool: poolCases, matmul: matmulCases, elementwise: elementwiseCases, reduce: reduceCases, batchnorm: batchNormCases,
+  dropout: dropoutCases,
 };

@@ -57,6 +57,9 @@ export interface NativeAddon {
   /** A bf16-resident tensor (Uint16Array: bfloat16 in oneDNN's nChw16c, [n, c/16, hw, 16]) as fp32 NHWC values,
    *  exactly; absent in addons older than bf16-resident activations. */
   residentToF32?(src: Uint16Array, dst: Float32Array, channels: number, hw: number): void;
+  /** tf.dropout's training pass for one seed: multiplier = floor(u + keep) / keep over seedrandom's Alea from `state`
+   *  ([s0, s1, s2, c]), y = x * multiplier (absent in older addons). */
+  dropoutAlea?(x: Float32Array, y: Float32Array, multiplier: Float32Array, state: Float64Array, keep: number): void;
   /** reluBiasGrad writing dz bf16-resident (rounded), dy and y either way; db sums dz before rounding. */
   reluBiasGradResident?(dy: Float32Array | Uint16Array, y: Float32Array | Uint16Array, dz: Uint16Array, db: Float32Array,
     channels: number, hw: number): void;

@@ -14,6 +14,7 @@ import type { NativeKernel } from './kernels/common.js';
 import { batchNormKernels } from './kernels/batchnorm.js';
 import { convKernels } from './kernels/conv.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
+import { dropoutKernels } from './kernels/dropout.js';
 import { fusedKernels } from './kernels/fused.js';
 import { matmulKernels } from './kernels/matmul.js';
 import { poolKernels } from './kernels/pool.js';
@@ -23,7 +24,7 @@ export { NATIVE_BACKEND_NAME };
 
 export const NATIVE_KERNELS: readonly NativeKernel[] = [
   ...convKernels, ...elementwiseKernels, ...reduceKernels, ...poolKernels, ...matmulKernels, ...batchNormKernels,
-  ...fusedKernels,
+  ...fusedKernels, ...dropoutKernels,
 ];
 
 const CONV_LAYOUTS = ['plain', 'blocked', 'split', 'auto'] as const;

@@ -49,7 +49,7 @@ export function cnnBody(x: tf.SymbolicTensor, cfg: ModelConfig, ctx: BuildContex
       t,
     ) as tf.SymbolicTensor;
     // No seed: the training loop sets each dropout layer's seed per batch.
-    if (dropout > 0) t = tf.layers.dropout({ name: `body_s${s + 1}_dropout`, rate: dropout }).apply(t) as tf.SymbolicTensor;
+    if (dropout > 0) t = ctx.dropout(`body_s${s + 1}_dropout`, dropout).apply(t) as tf.SymbolicTensor;
   });
   return tf.layers.activation({ name: FEATURE_LAYER, activation: 'linear' }).apply(t) as tf.SymbolicTensor;
 }

@@ -48,7 +48,7 @@ export function ninBody(x: tf.SymbolicTensor, cfg: ModelConfig, ctx: BuildContex
       t,
     ) as tf.SymbolicTensor;
     // No seed: the training loop sets each dropout layer's seed per batch for replayable masks.
-    if (dropout > 0) t = tf.layers.dropout({ name: `body_b${b + 1}_dropout`, rate: dropout }).apply(t) as tf.SymbolicTensor;
+    if (dropout > 0) t = ctx.dropout(`body_b${b + 1}_dropout`, dropout).apply(t) as tf.SymbolicTensor;
   });
   return t;
 }
