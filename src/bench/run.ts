@@ -5,6 +5,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import { nativeAvailable } from '../backend/select.js';
+import { buildCeilingProgram, formatCeiling, measureCeiling, type Ceiling } from './ceiling.js';
 import { formatProfile } from './profile.js';
 import { peerOptimizer } from './config.js';
 import { formatEngines, formatTable, writeResults } from './report.js';
@@ -32,6 +33,8 @@ export interface BenchOptions {
   outDir: string;
   /** Profile one training step per kernel and print it. */
   profile: boolean;
+  /** Also time NIN's convolutions in oneDNN alone per precision and batch (src/bench/ceiling.ts). */
+  ceiling?: boolean;
 }
 
 /** tfjs-node(-gpu) is an optional dependency: measure 'tensorflow' only where one resolves. */
@@ -79,6 +82,15 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
   const backends = o.backends ?? defaultBackends();
   if (backends.length === 0) log('no fast backend available (build the native addon: npm run build:native); nothing to measure');
   const rows: BenchRow[] = [];
+  const ceilings: Array<{ head: BenchHead; ceiling: Ceiling; engines: Array<[string, number | undefined]> }> = [];
+  let ceilingBin: string | undefined;
+  if (o.ceiling) {
+    try {
+      ceilingBin = buildCeilingProgram();
+    } catch (e) {
+      log(`--ceiling: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const load = loadavg()[0]!;
   if (load > 0.5) log(`note: load average ${load.toFixed(2)} before start: other processes will slow every engine measured`);
   for (const batch of o.batches) {
@@ -114,11 +126,27 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
         }
       }
       for (const row of group) rows.push({ ...row, peers });
+      // The oneDNN-alone reference, last: our step and the peer of the same precision as shares of it.
+      for (const precision of ceilingBin ? o.precisions : []) {
+        try {
+          const ceiling = measureCeiling(ceilingBin!, precision, batch, o.threads || cpus().length, head);
+          const engines: Array<[string, number | undefined]> = [
+            ...group.filter((r) => (r.job.precision ?? 'fp32') === precision).map((r): [string, number | undefined] =>
+              [`${r.job.backend}${precision === 'fp32' ? '' : ` ${precision}`}`, r.result?.trainImagesPerS]),
+            ...peers.filter((p) => (p.kind === 'tuned-bf16') === (precision === 'bf16') && p.kind !== 'plain')
+              .map((p): [string, number | undefined] => [`pytorch ${p.kind}`, p.result?.train_images_per_s]),
+          ];
+          ceilings.push({ head, ceiling, engines });
+        } catch (e) {
+          log(`--ceiling ${precision} batch ${batch}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
     }
   }
   log('');
   log(formatTable(rows));
   log(formatEngines(rows));
+  for (const c of ceilings) log(formatCeiling(c.ceiling, c.head, c.engines));
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const files = writeResults(o.outDir, stamp, rows, {
     date: new Date().toISOString(),
@@ -127,6 +155,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
     cores: cpus().length,
     loadAverageAtStart: load,
     options: o,
+    ...(ceilings.length ? { ceilings: ceilings.map((c) => c.ceiling) } : {}),
   });
   log(`\nwrote ${files.json} and ${files.csv}`);
   return rows;

@@ -25,6 +25,7 @@ main('bench', async () => {
     .option('python', { type: 'string', default: '/usr/bin/python3' })
     .option('torch-script', { type: 'string', default: 'bench/pytorch/nin.py', describe: 'relative to the repository' })
     .option('profile', { type: 'boolean', default: false, describe: 'print a per-kernel profile of one training step per job' })
+    .option('ceiling', { type: 'boolean', default: false, describe: "also time NIN's convolutions in oneDNN alone (bench/onednn/nin_convs.cc, built with g++) and print each engine's training rate as a share of that" })
     .option('out', { type: 'string', default: 'experiments/bench', describe: 'folder for bench-<timestamp>.json and .csv (relative to the repository)' })
     .check((a) => {
       if (a.batch.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batch takes positive integers');
@@ -50,6 +51,7 @@ main('bench', async () => {
       torchScript: resolve(repo, argv['torch-script']),
       outDir: resolve(repo, argv.out),
       profile: argv.profile,
+      ceiling: argv.ceiling,
     },
     log,
   );
