@@ -76,10 +76,21 @@ export function measureCeiling(bin: string, precision: Precision, batch: number,
   return { ...(total as unknown as Omit<Ceiling, 'layers' | 'precision'>), precision, layers: lines.slice(0, -1) as unknown as Ceiling['layers'] };
 }
 
-/** One line per ceiling: its time and rate, and each engine's training rate as a share of it. */
-export function formatCeiling(c: Ceiling, head: BenchHead, engines: Array<[string, number | undefined]>): string {
-  const shares = engines.filter(([, v]) => v !== undefined).map(([name, v]) => `${name} ${(100 * v! / c.imagesPerS).toFixed(0)}%`);
-  return `oneDNN's ${head} convolutions alone, ${c.precision} batch ${c.batch}: ${c.totalMs.toFixed(1)} ms per step (forward ${c.fwdMs.toFixed(1)}, ` +
-    `input gradients ${c.bwdDataMs.toFixed(1)}, filter gradients ${c.bwdWeightsMs.toFixed(1)}; ${c.gflops.toFixed(0)} GFLOP/s) = ` +
-    `${c.imagesPerS.toFixed(1)} img/s if a step were nothing else${shares.length ? `; training rate as a share of it: ${shares.join(', ')}` : ''}`;
+/** An engine's measured rates, to be shown as shares of the ceiling. */
+export interface EngineRates {
+  name: string;
+  train?: number;
+  infer?: number;
+}
+
+/** One line per ceiling: its time and rates (training: all three passes; inference: the forward pass at the same
+ *  batch), and each engine's rates as shares of them. */
+export function formatCeiling(c: Ceiling, head: BenchHead, engines: EngineRates[]): string {
+  const inferCeiling = (c.batch * 1000) / c.fwdMs;
+  const pct = (v: number | undefined, of: number) => (v === undefined ? '-' : `${((100 * v) / of).toFixed(0)}%`);
+  const shares = engines.map((e) => `${e.name} ${pct(e.train, c.imagesPerS)} / ${pct(e.infer, inferCeiling)}`);
+  return `oneDNN's ${head} convolutions alone, ${c.precision} batch ${c.batch}: ${c.totalMs.toFixed(1)} ms per training step (forward ` +
+    `${c.fwdMs.toFixed(1)}, input gradients ${c.bwdDataMs.toFixed(1)}, filter gradients ${c.bwdWeightsMs.toFixed(1)}; ` +
+    `${c.gflops.toFixed(0)} GFLOP/s) = ${c.imagesPerS.toFixed(1)} training / ${inferCeiling.toFixed(1)} inference img/s if a step ` +
+    `were nothing else${shares.length ? `; training / inference rate as a share of it: ${shares.join(', ')}` : ''}`;
 }

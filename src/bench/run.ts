@@ -5,7 +5,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import { nativeAvailable } from '../backend/select.js';
-import { buildCeilingProgram, formatCeiling, measureCeiling, type Ceiling } from './ceiling.js';
+import { buildCeilingProgram, formatCeiling, measureCeiling, type Ceiling, type EngineRates } from './ceiling.js';
 import { formatProfile } from './profile.js';
 import { peerOptimizer } from './config.js';
 import { formatEngines, formatTable, writeResults } from './report.js';
@@ -82,7 +82,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
   const backends = o.backends ?? defaultBackends();
   if (backends.length === 0) log('no fast backend available (build the native addon: npm run build:native); nothing to measure');
   const rows: BenchRow[] = [];
-  const ceilings: Array<{ head: BenchHead; ceiling: Ceiling; engines: Array<[string, number | undefined]> }> = [];
+  const ceilings: Array<{ head: BenchHead; ceiling: Ceiling; engines: EngineRates[] }> = [];
   let ceilingBin: string | undefined;
   if (o.ceiling) {
     try {
@@ -130,11 +130,12 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
       for (const precision of ceilingBin ? o.precisions : []) {
         try {
           const ceiling = measureCeiling(ceilingBin!, precision, batch, o.threads || cpus().length, head);
-          const engines: Array<[string, number | undefined]> = [
-            ...group.filter((r) => (r.job.precision ?? 'fp32') === precision).map((r): [string, number | undefined] =>
-              [`${r.job.backend}${precision === 'fp32' ? '' : ` ${precision}`}`, r.result?.trainImagesPerS]),
-            ...peers.filter((p) => (p.kind === 'tuned-bf16') === (precision === 'bf16') && p.kind !== 'plain')
-              .map((p): [string, number | undefined] => [`pytorch ${p.kind}`, p.result?.train_images_per_s]),
+          const engines: EngineRates[] = [
+            ...group.filter((r) => (r.job.precision ?? 'fp32') === precision).map((r) => ({
+              name: `${r.job.backend}${precision === 'fp32' ? '' : ` ${precision}`}`,
+              train: r.result?.trainImagesPerS, infer: r.result?.inferImagesPerS })),
+            ...peers.filter((p) => (p.kind === 'tuned-bf16') === (precision === 'bf16') && p.kind !== 'plain').map((p) => ({
+              name: `pytorch ${p.kind}`, train: p.result?.train_images_per_s, infer: p.result?.infer_images_per_s })),
           ];
           ceilings.push({ head, ceiling, engines });
         } catch (e) {
