@@ -48,29 +48,35 @@ void toBf16Parallel(const float* src, uint16_t* dst, int64_t n) {
 
 namespace {
 
-/** residentToF32(src: Uint16Array, dst: Float32Array, channels, hw): a bf16-resident tensor ([n, c/16, hw, 16]
- *  bfloat16) as the fp32 NHWC values tfjs reads ([n, hw, c]); exact (every bf16 value is an fp32 value). */
+/** residentToF32(src, dst: Float32Array, channels, hw): a resident tensor ([n, c/16, hw, 16]: bfloat16 in a Uint16Array,
+ *  fp32 in a Float32Array) as the fp32 NHWC values tfjs reads ([n, hw, c]); exact (every bf16 value is an fp32 value). */
 Napi::Value ResidentToF32(const Napi::CallbackInfo& info) {
   const Buf src = bufArg(info, 0, "src");
   const F32 dst = f32Arg(info, 1, "dst");
   const int64_t c = intArg(info, 2, "channels"), hw = intArg(info, 3, "hw");
-  require(src.bf16, "residentToF32: src must be a Uint16Array");
   require(c >= 16 && c % 16 == 0 && hw >= 1, "residentToF32: channels must be a multiple of 16, hw at least 1");
   const int64_t n = static_cast<int64_t>(src.len);
   require(n % (c * hw) == 0, "residentToF32: src length must be a multiple of channels * hw");
   requireLen(dst, n, "dst");
-  const uint16_t* in = static_cast<const uint16_t*>(src.data);
+  require(src.data != dst.data, "residentToF32: dst must not be src");
   float* out = dst.data;
   const int64_t rows = n / c;
   // Row by row (one pixel's c values, written contiguously), gathering 16 channels from each block.
-  parallelFor(rows, std::max<int64_t>(1, (1 << 16) / c), [=](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; r++) {
-      const uint16_t* base = in + residentIndex(r, 0, hw, c);
-      float* o = out + r * c;
-      for (int64_t cb = 0; cb < c / 16; cb++)
-        for (int64_t l = 0; l < 16; l++) o[cb * 16 + l] = fromBf16(base[cb * hw * 16 + l]);
-    }
-  });
+  auto gather = [=](auto* in) {
+    parallelFor(rows, std::max<int64_t>(1, (1 << 16) / c), [=](int64_t lo, int64_t hi) {
+      for (int64_t r = lo; r < hi; r++) {
+        const auto* base = in + residentIndex(r, 0, hw, c);
+        float* o = out + r * c;
+        for (int64_t cb = 0; cb < c / 16; cb++)
+          for (int64_t l = 0; l < 16; l++) {
+            if constexpr (sizeof(*base) == 2) o[cb * 16 + l] = fromBf16(base[cb * hw * 16 + l]);
+            else o[cb * 16 + l] = base[cb * hw * 16 + l];
+          }
+      }
+    });
+  };
+  if (src.bf16) gather(static_cast<const uint16_t*>(src.data));
+  else gather(static_cast<const float*>(src.data));
   return info.Env().Undefined();
 }
 

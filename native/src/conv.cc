@@ -133,11 +133,11 @@ struct HeapScratch {
   }
 };
 
-/** Operands held bf16-resident (bfloat16 in oneDNN's nChw16c, channels a multiple of 16) instead of fp32 NHWC:
- *  kResSrc: the input-shaped one (x of Fwd and BwdWeights, dx of BwdData, which is then written rounded to bf16);
- *  kResDst: the output-shaped one (y of Fwd, written rounded to bf16; dy of BwdData and BwdWeights). Between bf16
- *  convolutions this skips the reorders that otherwise turn every fp32 NHWC input into bf16 blocked and every blocked
- *  output back. */
+/** Operands held resident, in oneDNN's nChw16c layout (channels a multiple of 16) instead of fp32 NHWC: bfloat16 in
+ *  bf16 mode (Uint16Array buffers), fp32 in fp32 mode (Float32Array buffers, marked by the call's resident mask).
+ *  kResSrc: the input-shaped one (x of Fwd and BwdWeights, dx of BwdData, which is then written so);
+ *  kResDst: the output-shaped one (y of Fwd, written so; dy of BwdData and BwdWeights). Between convolutions this
+ *  skips the reorders that otherwise turn every NHWC input into the blocked layout and every blocked output back. */
 enum Resident { kResSrc = 1, kResDst = 2 };
 
 /** A ready-to-run convolution for one shape; ptrs are the JS call's buffers in order
@@ -198,12 +198,13 @@ struct Descs {
   memory::desc src, wei, bias, dst;
 };
 
-/** The JS call's buffers: fp32 NHWC / HWIO, or bf16 nChw16c for the resident operands. */
-Descs userDescs(const ConvShape& s, int resident) {
+/** The JS call's buffers: fp32 NHWC / HWIO, or nChw16c (bf16 in bf16 mode, fp32 otherwise) for the resident ones. */
+Descs userDescs(const ConvShape& s, int resident, bool bf16 = false) {
   const memory::dims src{s.n, s.ic, s.ih, s.iw}, dst{s.n, s.oc, s.oh, s.ow};
-  return Descs{(resident & kResSrc) ? memory::desc(src, dt::bf16, tag::nChw16c) : memory::desc(src, dt::f32, tag::nhwc),
+  const dt res = bf16 ? dt::bf16 : dt::f32;
+  return Descs{(resident & kResSrc) ? memory::desc(src, res, tag::nChw16c) : memory::desc(src, dt::f32, tag::nhwc),
                memory::desc({s.oc, s.ic, s.kh, s.kw}, dt::f32, tag::hwio), memory::desc({s.oc}, dt::f32, tag::x),
-               (resident & kResDst) ? memory::desc(dst, dt::bf16, tag::nChw16c) : memory::desc(dst, dt::f32, tag::nhwc)};
+               (resident & kResDst) ? memory::desc(dst, res, tag::nChw16c) : memory::desc(dst, dt::f32, tag::nhwc)};
 }
 
 /** Operand types of one kind of pass: bf16 for what it reads, fp32 for what it writes (see isBf16). */
@@ -230,9 +231,9 @@ Descs primDescs(const ConvShape& s, Layout layout, Types t) {
 
 Descs primDescs(const ConvShape& s, Layout layout, Kind kind, int resident = 0) {
   Types t = typesOf(kind, isBf16(layout));
-  // Resident operands are bf16 in the primitive too (outputs: accumulated and post-processed in fp32, then rounded).
-  if (resident & kResSrc) t.src = dt::bf16;
-  if (resident & kResDst) t.dst = dt::bf16;
+  // bf16-resident operands are bf16 in the primitive too (outputs: accumulated and post-processed, then rounded).
+  if (isBf16(layout) && (resident & kResSrc)) t.src = dt::bf16;
+  if (isBf16(layout) && (resident & kResDst)) t.dst = dt::bf16;
   return primDescs(s, layout, t);
 }
 
@@ -271,7 +272,7 @@ dnnl::primitive_attr activationAttr(int act, float alpha) {
 std::shared_ptr<Plan> buildPlan(Kind kind, Layout layout, const ConvShape& s, bool bias, int act, float alpha,
                                 int resident = 0) {
   auto& eng = cpuEngine();
-  const Descs u = userDescs(s, resident);
+  const Descs u = userDescs(s, resident, isBf16(layout));
   const Descs d = primDescs(s, layout, kind, resident);
   auto plan = std::make_shared<WholePlan>();
   if (kind == Kind::Fwd) {
@@ -595,10 +596,9 @@ void runConv(Kind kind, const ConvShape& s, bool bias, int act, float alpha, con
   }
   if (gPlans.size() >= kMaxPlans) gPlans.clear();
   if (resident) {
-    // Resident operands are oneDNN's own bf16 layout: the blocked bf16 plan reads or writes them with no reorder,
-    // so there is nothing to choose (and no choice recorded: the key is not one a choice file holds).
-    require(bf16, "conv: bf16-resident operands need precision bf16");
-    auto plan = buildPlan(kind, Layout::BlockedBf16, s, bias, act, alpha, resident);
+    // Resident operands are in oneDNN's own layout: the blocked plan (of the mode's precision) reads or writes them
+    // with no reorder, so there is nothing to choose (and no choice recorded: the key is not one a choice file holds).
+    auto plan = buildPlan(kind, bf16 ? Layout::BlockedBf16 : Layout::Blocked, s, bias, act, alpha, resident);
     plan->run(ptrs);
     gPlans.emplace(key, plan);
     return;
@@ -626,11 +626,23 @@ void runConv(Kind kind, const ConvShape& s, bool bias, int act, float alpha, con
   gPlans.emplace(key, chosen);
 }
 
-/** An fp32 operand of n values, or a resident one: n bf16 values in nChw16c (channels a multiple of 16). */
-void requireBuf(const Buf& b, int64_t n, int64_t channels, const char* name) {
+/** An operand of n values: fp32 NHWC, or resident (`resident`: a Uint16Array in bf16 mode, a Float32Array marked by
+ *  the call's mask in fp32 mode) in nChw16c with a multiple of 16 channels. */
+void requireBuf(const Buf& b, int64_t n, int64_t channels, bool resident, const char* name) {
   if (static_cast<int64_t>(b.len) != n)
     throw ArgError(std::string(name) + " has " + std::to_string(b.len) + " elements, expected " + std::to_string(n));
-  if (b.bf16) require(channels % 16 == 0, std::string(name) + ": bf16-resident tensors need a multiple of 16 channels");
+  if (b.bf16 && !resident) throw ArgError(std::string(name) + ": a Uint16Array (bf16) operand must be resident");
+  if (!resident) return;
+  require(channels % 16 == 0, std::string(name) + ": resident tensors need a multiple of 16 channels");
+  require(b.bf16 == bf16Mode(), std::string(name) + (bf16Mode() ? ": resident tensors are bf16 (Uint16Array) in precision bf16"
+                                                                : ": resident tensors are fp32 (Float32Array) in precision fp32"));
+}
+
+/** The call's resident mask (optional argument i, kResSrc | kResDst), with bf16 buffers resident whatever it says. */
+int residentMask(const Napi::CallbackInfo& info, size_t i, const Buf& src, const Buf& dst) {
+  const int mask = i < info.Length() && !info[i].IsUndefined() ? static_cast<int>(intArg(info, i, "resident")) : 0;
+  require(mask >= 0 && mask <= (kResSrc | kResDst), "resident must be a mask of 1 (input-shaped) and 2 (output-shaped)");
+  return mask | (src.bf16 ? kResSrc : 0) | (dst.bf16 ? kResDst : 0);
 }
 
 Napi::Value ConvForward(const Napi::CallbackInfo& info) {
@@ -642,14 +654,15 @@ Napi::Value ConvForward(const Napi::CallbackInfo& info) {
   const int act = static_cast<int>(intArg(info, 5, "activation"));
   const float alpha = static_cast<float>(numArg(info, 6, "alpha"));
   require(act >= kLinear && act <= kLeaky, "conv: unknown activation");
-  requireBuf(x, s.n * s.ih * s.iw * s.ic, s.ic, "x");
+  const int res = residentMask(info, 7, x, y);
+  requireBuf(x, s.n * s.ih * s.iw * s.ic, s.ic, res & kResSrc, "x");
   requireLen(w, s.kh * s.kw * s.ic * s.oc, "filter");
   if (b.data) requireLen(b, s.oc, "bias");
-  requireBuf(y, s.n * s.oh * s.ow * s.oc, s.oc, "y");
+  requireBuf(y, s.n * s.oh * s.ow * s.oc, s.oc, res & kResDst, "y");
   std::vector<void*> ptrs{x.data, w.data};
   if (b.data) ptrs.push_back(b.data);
   ptrs.push_back(y.data);
-  runConv(Kind::Fwd, s, b.data != nullptr, act, alpha, ptrs, (x.bf16 ? kResSrc : 0) | (y.bf16 ? kResDst : 0));
+  runConv(Kind::Fwd, s, b.data != nullptr, act, alpha, ptrs, res);
   return info.Env().Undefined();
 }
 
@@ -657,10 +670,11 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
   const ConvShape s = parseShape(intsArg(info, 0, kConvParams, "shape"));
   const Buf dy = bufArg(info, 1, "dy"), dx = bufArg(info, 3, "dx");
   const F32 w = f32Arg(info, 2, "filter");
-  requireBuf(dy, s.n * s.oh * s.ow * s.oc, s.oc, "dy");
+  const int res = residentMask(info, 4, dx, dy);
+  requireBuf(dy, s.n * s.oh * s.ow * s.oc, s.oc, res & kResDst, "dy");
   requireLen(w, s.kh * s.kw * s.ic * s.oc, "filter");
-  requireBuf(dx, s.n * s.ih * s.iw * s.ic, s.ic, "dx");
-  runConv(Kind::BwdData, s, false, kLinear, 0.f, {dy.data, w.data, dx.data}, (dx.bf16 ? kResSrc : 0) | (dy.bf16 ? kResDst : 0));
+  requireBuf(dx, s.n * s.ih * s.iw * s.ic, s.ic, res & kResSrc, "dx");
+  runConv(Kind::BwdData, s, false, kLinear, 0.f, {dy.data, w.data, dx.data}, res);
   return info.Env().Undefined();
 }
 
@@ -668,10 +682,11 @@ Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info) {
   const ConvShape s = parseShape(intsArg(info, 0, kConvParams, "shape"));
   const Buf x = bufArg(info, 1, "x"), dy = bufArg(info, 2, "dy");
   const F32 dw = f32Arg(info, 3, "dw");
-  requireBuf(x, s.n * s.ih * s.iw * s.ic, s.ic, "x");
-  requireBuf(dy, s.n * s.oh * s.ow * s.oc, s.oc, "dy");
+  const int res = residentMask(info, 4, x, dy);
+  requireBuf(x, s.n * s.ih * s.iw * s.ic, s.ic, res & kResSrc, "x");
+  requireBuf(dy, s.n * s.oh * s.ow * s.oc, s.oc, res & kResDst, "dy");
   requireLen(dw, s.kh * s.kw * s.ic * s.oc, "dw");
-  runConv(Kind::BwdWeights, s, false, kLinear, 0.f, {x.data, dy.data, dw.data}, (x.bf16 ? kResSrc : 0) | (dy.bf16 ? kResDst : 0));
+  runConv(Kind::BwdWeights, s, false, kLinear, 0.f, {x.data, dy.data, dw.data}, res);
   return info.Env().Undefined();
 }
 

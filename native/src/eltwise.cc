@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "bf16.h"
 #include "common.h"
@@ -366,86 +367,112 @@ Napi::Value ReluBiasGradFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-/** 16 channels (block cb) of pixel p of image img, from fp32 NHWC or bf16-resident storage, as fp32. */
-template <bool Res>
+/** How a tensor argument of the resident ReLU-bias gradient is stored: fp32 NHWC, or nChw16c in fp32 or bf16. */
+enum Store { kNhwc = 0, kBlockedF32 = 1, kBlockedBf16 = 2 };
+
+/** 16 channels (block cb) of pixel p of image img, as fp32. */
+template <int S>
 inline void load16(const void* base, int64_t img, int64_t cb, int64_t p, int64_t c, int64_t hw, float* out) {
-  if constexpr (Res) {
-    const uint16_t* src = static_cast<const uint16_t*>(base) + img * c * hw + cb * hw * 16 + p * 16;
+  const int64_t blocked = img * c * hw + cb * hw * 16 + p * 16;
+  if constexpr (S == kBlockedBf16) {
+    const uint16_t* src = static_cast<const uint16_t*>(base) + blocked;
     for (int l = 0; l < 16; l++) out[l] = fromBf16(src[l]);
+  } else if constexpr (S == kBlockedF32) {
+    const float* src = static_cast<const float*>(base) + blocked;
+    for (int l = 0; l < 16; l++) out[l] = src[l];
   } else {
     const float* src = static_cast<const float*>(base) + (img * hw + p) * c + cb * 16;
     for (int l = 0; l < 16; l++) out[l] = src[l];
   }
 }
 
-/** Images [lo, hi) of reluBiasGradResident. A resident dy is read block by block (dz written contiguously); an fp32
+/** Images [lo, hi) of reluBiasGradResident. A blocked dy is read block by block (dz written contiguously); an NHWC
  *  dy pixel by pixel (its rows read contiguously: block by block, each 64-byte read came from another row, 1.8x
- *  slower), writing dz's 16-value pieces into the c/16 blocks. */
-template <bool DyRes, bool YRes>
-void reluBiasImagesResident(const void* dy, const void* y, uint16_t* dz, double* acc, int64_t c, int64_t hw, int64_t lo,
+ *  slower), writing dz's 16-value pieces into the c/16 blocks. dz is bf16 (OutBf16) or fp32, nChw16c. */
+template <int Dy, int Y, bool OutBf16>
+void reluBiasImagesResident(const void* dy, const void* y, void* dz, double* acc, int64_t c, int64_t hw, int64_t lo,
                             int64_t hi) {
   alignas(64) float g[16], out[16], v[16];
   // Sums in fp32 over runs of kRun pixels, added to the double totals after each run: per-element double adds
   // kept this loop from vectorizing (5x slower than the fp32 kernel), and a run of 32 adds at most 32 * 2^-24.
   constexpr int64_t kRun = 32;
   const int64_t blocks = c / 16;
-  auto piece = [&](uint16_t* o, float* run, int64_t img, int64_t cb, int64_t p) {
-    load16<DyRes>(dy, img, cb, p, c, hw, g);
-    load16<YRes>(y, img, cb, p, c, hw, out);
+  auto piece = [&](int64_t at, float* run, int64_t img, int64_t cb, int64_t p) {
+    load16<Dy>(dy, img, cb, p, c, hw, g);
+    load16<Y>(y, img, cb, p, c, hw, out);
     for (int l = 0; l < 16; l++) v[l] = out[l] > 0.f ? g[l] : 0.f;
-    for (int l = 0; l < 16; l++) o[l] = toBf16Select(v[l]);
+    if constexpr (OutBf16) {
+      uint16_t* o = static_cast<uint16_t*>(dz) + at;
+      for (int l = 0; l < 16; l++) o[l] = toBf16Select(v[l]);
+    } else {
+      float* o = static_cast<float*>(dz) + at;
+      for (int l = 0; l < 16; l++) o[l] = v[l];
+    }
     for (int l = 0; l < 16; l++) run[l] += v[l];
   };
-  if constexpr (DyRes) {
+  if constexpr (Dy != kNhwc) {
     for (int64_t img = lo; img < hi; img++)
       for (int64_t cb = 0; cb < blocks; cb++) {
-        uint16_t* o = dz + img * c * hw + cb * hw * 16;
+        const int64_t base = img * c * hw + cb * hw * 16;
         for (int64_t p0 = 0; p0 < hw; p0 += kRun) {
           alignas(64) float run[16] = {0};
           const int64_t p1 = std::min(hw, p0 + kRun);
-          for (int64_t p = p0; p < p1; p++) piece(o + p * 16, run, img, cb, p);
+          for (int64_t p = p0; p < p1; p++) piece(base + p * 16, run, img, cb, p);
           for (int l = 0; l < 16; l++) acc[cb * 16 + l] += static_cast<double>(run[l]);
         }
       }
   } else {
     std::vector<float> run(static_cast<size_t>(c));
     for (int64_t img = lo; img < hi; img++) {
-      uint16_t* o = dz + img * c * hw;
       for (int64_t p0 = 0; p0 < hw; p0 += kRun) {
         std::fill(run.begin(), run.end(), 0.f);
         const int64_t p1 = std::min(hw, p0 + kRun);
         for (int64_t p = p0; p < p1; p++)
-          for (int64_t cb = 0; cb < blocks; cb++) piece(o + cb * hw * 16 + p * 16, run.data() + cb * 16, img, cb, p);
+          for (int64_t cb = 0; cb < blocks; cb++) piece(img * c * hw + cb * hw * 16 + p * 16, run.data() + cb * 16, img, cb, p);
         for (int64_t k = 0; k < c; k++) acc[k] += static_cast<double>(run[static_cast<size_t>(k)]);
       }
     }
   }
 }
 
-/** reluBiasGradResident(dy, y, dz: Uint16Array, db: Float32Array, channels, hw): reluBiasGrad with dz written
- *  bf16-resident (rounded to nearest even) for the convolutions' backward passes to read in their own layout; dy and
- *  y each fp32 NHWC or bf16-resident. db sums dz's values before rounding (in fp32 over runs of 32 pixels, then in
- *  double), per thread over contiguous images, combined in order. */
+/** Dispatches the (dy, y) storage pair to its instantiation. */
+template <bool OutBf16>
+void reluBiasDispatch(int dyKind, int yKind, const void* dy, const void* y, void* dz, double* acc, int64_t c, int64_t hw,
+                      int64_t lo, int64_t hi) {
+  auto withY = [&](auto dyTag) {
+    constexpr int D = decltype(dyTag)::value;
+    if (yKind == kBlockedBf16) reluBiasImagesResident<D, kBlockedBf16, OutBf16>(dy, y, dz, acc, c, hw, lo, hi);
+    else if (yKind == kBlockedF32) reluBiasImagesResident<D, kBlockedF32, OutBf16>(dy, y, dz, acc, c, hw, lo, hi);
+    else reluBiasImagesResident<D, kNhwc, OutBf16>(dy, y, dz, acc, c, hw, lo, hi);
+  };
+  if (dyKind == kBlockedBf16) withY(std::integral_constant<int, kBlockedBf16>{});
+  else if (dyKind == kBlockedF32) withY(std::integral_constant<int, kBlockedF32>{});
+  else withY(std::integral_constant<int, kNhwc>{});
+}
+
+/** reluBiasGradResident(dy, y, dz, db: Float32Array, channels, hw, blocked = 0): reluBiasGrad with dz written resident
+ *  (nChw16c: a Uint16Array dz in bf16, rounded to nearest even; a Float32Array dz in fp32) for the convolutions'
+ *  backward passes to read in their own layout. dy and y each: a Uint16Array (bf16 nChw16c), or a Float32Array, fp32
+ *  nChw16c where `blocked` has bit 1 (dy) or 2 (y) set, else fp32 NHWC. db sums dz's values before rounding (in fp32
+ *  over runs of 32 pixels, then in double), per thread over contiguous images, combined in order. */
 Napi::Value ReluBiasGradResidentFn(const Napi::CallbackInfo& info) {
   const Buf dy = bufArg(info, 0, "dy"), y = bufArg(info, 1, "y"), dz = bufArg(info, 2, "dz");
   const F32 db = f32Arg(info, 3, "db");
   const int64_t c = intArg(info, 4, "channels"), hw = intArg(info, 5, "hw");
+  const int64_t blocked = info.Length() > 6 && !info[6].IsUndefined() ? intArg(info, 6, "blocked") : 0;
   const int64_t n = static_cast<int64_t>(dz.len);
-  require(dz.bf16, "reluBiasGradResident: dz must be a Uint16Array");
+  require(blocked >= 0 && blocked <= 3, "reluBiasGradResident: blocked must be a mask of 1 (dy) and 2 (y)");
   require(c >= 16 && c % 16 == 0 && hw >= 1 && n % (c * hw) == 0,
           "reluBiasGradResident: channels must be a multiple of 16 and the length whole images of hw pixels");
   require(static_cast<int64_t>(dy.len) == n && static_cast<int64_t>(y.len) == n, "reluBiasGradResident: dy, y and dz must have one length");
   requireLen(db, c, "db");
-  uint16_t* d = static_cast<uint16_t*>(dz.data);
+  const int dyKind = dy.bf16 ? kBlockedBf16 : ((blocked & 1) ? kBlockedF32 : kNhwc);
+  const int yKind = y.bf16 ? kBlockedBf16 : ((blocked & 2) ? kBlockedF32 : kNhwc);
   const int64_t images = n / (c * hw);
-  const void* g = dy.data;
-  const void* out = y.data;
-  const bool gr = dy.bf16, yr = y.bf16;
+  const bool outBf16 = dz.bf16;
   const std::vector<double> sums = splitRows(images, 1, c, 0.0, combine<kSum>, [&](double* acc, int64_t lo, int64_t hi) {
-    if (gr && yr) reluBiasImagesResident<true, true>(g, out, d, acc, c, hw, lo, hi);
-    else if (gr) reluBiasImagesResident<true, false>(g, out, d, acc, c, hw, lo, hi);
-    else if (yr) reluBiasImagesResident<false, true>(g, out, d, acc, c, hw, lo, hi);
-    else reluBiasImagesResident<false, false>(g, out, d, acc, c, hw, lo, hi);
+    if (outBf16) reluBiasDispatch<true>(dyKind, yKind, dy.data, y.data, dz.data, acc, c, hw, lo, hi);
+    else reluBiasDispatch<false>(dyKind, yKind, dy.data, y.data, dz.data, acc, c, hw, lo, hi);
   });
   for (int64_t k = 0; k < c; k++) db.data[k] = static_cast<float>(sums[k]);
   return info.Env().Undefined();

@@ -1,5 +1,6 @@
-// bf16-resident activations: conv outputs kept in oneDNN's bf16 layout between convolutions, fp32 for every other
-// reader; the ReLU-bias gradient on them; the first layer's input gradient skipped in the training step only.
+// Resident activations: conv outputs kept in oneDNN's nChw16c layout between convolutions (bf16 in precision bf16,
+// fp32 otherwise), fp32 NHWC for every other reader; the ReLU-bias gradient on them; the first layer's input gradient
+// skipped in the training step only.
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
@@ -24,16 +25,28 @@ function fromBits(b: number): number {
   return new Float32Array(new Uint32Array([b << 16]).buffer)[0]!;
 }
 
-/** [n, h, w, c] NHWC values laid out as a resident tensor: [n, c/16, h*w, 16] bf16 bits. */
+/** Offset of NHWC value (image, pixel, channel) in a resident tensor's nChw16c layout, [n, c/16, h*w, 16]. */
+function residentOffset(img: number, p: number, k: number, hw: number, c: number): number {
+  return img * c * hw + (k >> 4) * hw * 16 + p * 16 + (k & 15);
+}
+
+/** [n, h, w, c] NHWC values laid out as a bf16-resident tensor (bf16 bits). */
 function toResident(values: Float32Array, n: number, hw: number, c: number): Uint16Array {
   const out = new Uint16Array(values.length);
   for (let img = 0; img < n; img++)
-    for (let p = 0; p < hw; p++)
-      for (let k = 0; k < c; k++) out[img * c * hw + (k >> 4) * hw * 16 + p * 16 + (k & 15)] = bf16Bits(values[(img * hw + p) * c + k]!);
+    for (let p = 0; p < hw; p++) for (let k = 0; k < c; k++) out[residentOffset(img, p, k, hw, c)] = bf16Bits(values[(img * hw + p) * c + k]!);
   return out;
 }
 
-describe('native backend: bf16-resident activations', function () {
+/** The same as an fp32-resident tensor (values unchanged). */
+function toResidentF32(values: Float32Array, n: number, hw: number, c: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let img = 0; img < n; img++)
+    for (let p = 0; p < hw; p++) for (let k = 0; k < c; k++) out[residentOffset(img, p, k, hw, c)] = values[(img * hw + p) * c + k]!;
+  return out;
+}
+
+describe('native backend: resident activations', function () {
   this.timeout(60_000);
   let addon: NativeAddon;
   let backend: NativeBackend;
@@ -159,6 +172,62 @@ describe('native backend: bf16-resident activations', function () {
     // A scrambled layout would be off by O(1); two bf16 layers stay within a few 2^-8.
     // A scrambled layout would be off by O(1); two bf16 layers stay within a few 2^-8.
     ['dx', 'dw1', 'db1', 'dw2', 'db2'].forEach((what, i) => expect(relError(ref[i]!.values, got[i]!.values), what).to.be.below(0.02));
+  });
+
+  it('fp32: residentToF32 and reluBiasGradResident on fp32 nChw16c give the fp32 kernels\' values exactly', () => {
+    const n = 2, hw = 5, c = 48, len = n * hw * c;
+    const dy = randomArray(len, 11), y = randomArray(len, 12);
+    const back = new Float32Array(len);
+    addon.residentToF32!(toResidentF32(y, n, hw, c), back, c, hw);
+    expect(Array.from(back)).to.deep.equal(Array.from(y));
+    const refDz = new Float32Array(len), refDb = new Float32Array(c);
+    addon.reluBiasGrad!(dy, y, refDz, refDb, c);
+    // dy NHWC with y resident, and both resident (blocked mask bits 2 and 3).
+    for (const [dyIn, blocked] of [[dy, 2], [toResidentF32(dy, n, hw, c), 3]] as const) {
+      const dz = new Float32Array(len), db = new Float32Array(c);
+      addon.reluBiasGradResident!(dyIn, toResidentF32(y, n, hw, c), dz, db, c, hw, blocked);
+      expect(Array.from(dz), `blocked ${blocked}: dz`).to.deep.equal(Array.from(toResidentF32(refDz, n, hw, c)));
+      expect(relError(refDb, db), `blocked ${blocked}: db`).to.be.at.most(1e-6);
+    }
+  });
+
+  it('fp32: a 16k-channel convolution output stays resident, bit for bit the blocked convolution\'s NHWC output', () => {
+    addon.setPrecision?.('fp32');
+    tf.setBackend('native');
+    const x = randomTensor([2, 6, 6, 16], 50), w = randomTensor([3, 3, 16, 32], 51);
+    const heap0 = backend.heapBytes();
+    const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+    const r = backend.resident(y);
+    expect(r?.view, 'an fp32-resident output').to.be.instanceOf(Float32Array);
+    const got = Array.from(y.dataSync());
+    expect(backend.resident(y), 'fp32 NHWC once read').to.equal(undefined);
+    addon.setConvLayout('blocked');
+    const y2 = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+    expect(backend.resident(y2)).to.equal(undefined);
+    expect(got).to.deep.equal(Array.from(y2.dataSync()));
+    tf.dispose([x, w, y, y2]);
+    expect(backend.heapBytes()).to.equal(heap0);
+  });
+
+  it('fp32: two fused conv layers through resident tensors give the cpu backend\'s output and gradients (1e-5)', () => {
+    addon.setPrecision?.('fp32');
+    const shapes = [[2, 8, 8, 16], [3, 3, 16, 32], [32], [1, 1, 32, 16], [16], [2, 8, 8, 16]];
+    const geo = { strides: [1, 1] as [number, number], pad: 'same' as const };
+    const run = (fused: boolean) => () => {
+      const [x, w1, b1, w2, b2, g] = shapes.map((sh, i) => randomTensor(sh, 60 + i));
+      const layer = (a: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => fused
+        ? convBiasRelu(a as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, geo)
+        : tf.relu(tf.add(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), b));
+      const f = (a: tf.Tensor, c1: tf.Tensor, d1: tf.Tensor, c2: tf.Tensor, d2: tf.Tensor) => tf.sum(tf.mul(layer(layer(a, c1, d1), c2, d2), g!));
+      return [layer(layer(x!, w1!, b1!), w2!, b2!), ...tf.grads(f)([x!, w1!, b1!, w2!, b2!])];
+    };
+    const ref = outputsOn('cpu', run(false));
+    const calls = reluBiasGradCalls.resident, tensors = tf.memory().numTensors, heap0 = backend.heapBytes();
+    const got = outputsOn('native', run(true));
+    expect(reluBiasGradCalls.resident - calls, 'both ReLU-bias gradients written resident').to.equal(2);
+    expect(tf.memory().numTensors).to.equal(tensors);
+    expect(backend.heapBytes()).to.equal(heap0);
+    ['y', 'dx', 'dw1', 'db1', 'dw2', 'db2'].forEach((what, i) => expect(relError(ref[i]!.values, got[i]!.values), what).to.be.at.most(1e-5));
   });
 
   it('the training step skips the input gradient of a first layer; tf.grad of the input still computes it', () => {

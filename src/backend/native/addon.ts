@@ -14,13 +14,15 @@ export interface NativeAddon {
   /** isa: what oneDNN dispatches to, e.g. 'avx512_core_bf16' (absent from addons built before it was added); lapack:
    *  the LAPACK library file symmetricEigen calls (absent when built without LAPACK). */
   info(): { onednn: string; threads: number; openmp: boolean; isa?: string; lapack?: string };
-  /** shape: [n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight]. */
+  /** shape: [n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight].
+   *  resident: 1 when the input-shaped operand (x, or dx) is resident, 2 the output-shaped one (y, or dy): oneDNN's
+   *  nChw16c, bf16 in a Uint16Array (precision bf16; always resident) or fp32 in a Float32Array (precision fp32). */
   convForward(shape: Int32Array, x: Float32Array | Uint16Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array | Uint16Array,
-    activation: number, alpha: number): void;
-  convBackwardData(shape: Int32Array, dy: Float32Array | Uint16Array, filter: Float32Array, dx: Float32Array | Uint16Array): void;
-  convBackwardWeights(shape: Int32Array, x: Float32Array | Uint16Array, dy: Float32Array | Uint16Array, dw: Float32Array): void;
+    activation: number, alpha: number, resident?: number): void;
+  convBackwardData(shape: Int32Array, dy: Float32Array | Uint16Array, filter: Float32Array, dx: Float32Array | Uint16Array, resident?: number): void;
+  convBackwardWeights(shape: Int32Array, x: Float32Array | Uint16Array, dy: Float32Array | Uint16Array, dw: Float32Array, resident?: number): void;
   setConvLayout(layout: 'plain' | 'blocked' | 'split' | 'auto'): void;
-  /** The mode setConvLayout set (absent in addons older than bf16-resident activations). */
+  /** The mode setConvLayout set (absent in addons older than resident activations). */
   getConvLayout?(): 'plain' | 'blocked' | 'split' | 'auto';
   /** 'bf16': convolutions and matmuls may run with bf16 operands (fp32 accumulation and results); throws where
    *  bf16Supported() is false, unless `emulated` (tests: oneDNN's slow emulated kernels). Absent from addons built
@@ -54,15 +56,16 @@ export interface NativeAddon {
    *  over the rows. Absent from addons built before it was added. */
   reluBiasGrad?(dy: Float32Array, y: Float32Array | Uint16Array, dz: Float32Array, db: Float32Array | null, channels: number,
     hw?: number): void;
-  /** A bf16-resident tensor (Uint16Array: bfloat16 in oneDNN's nChw16c, [n, c/16, hw, 16]) as fp32 NHWC values,
-   *  exactly; absent in addons older than bf16-resident activations. */
-  residentToF32?(src: Uint16Array, dst: Float32Array, channels: number, hw: number): void;
+  /** A resident tensor (oneDNN's nChw16c, [n, c/16, hw, 16]: bfloat16 in a Uint16Array, or fp32) as fp32 NHWC values,
+   *  exactly; absent in addons older than resident activations. */
+  residentToF32?(src: Uint16Array | Float32Array, dst: Float32Array, channels: number, hw: number): void;
   /** tf.dropout's training pass for one seed: multiplier = floor(u + keep) / keep over seedrandom's Alea from `state`
    *  ([s0, s1, s2, c]), y = x * multiplier (absent in older addons). */
   dropoutAlea?(x: Float32Array, y: Float32Array, multiplier: Float32Array, state: Float64Array, keep: number): void;
-  /** reluBiasGrad writing dz bf16-resident (rounded), dy and y either way; db sums dz before rounding. */
-  reluBiasGradResident?(dy: Float32Array | Uint16Array, y: Float32Array | Uint16Array, dz: Uint16Array, db: Float32Array,
-    channels: number, hw: number): void;
+  /** reluBiasGrad writing dz resident (a Uint16Array: bf16, rounded; a Float32Array: fp32), dy and y resident or fp32
+   *  NHWC (a Float32Array is resident where `blocked` has bit 1 (dy) or 2 (y)); db sums dz before rounding. */
+  reluBiasGradResident?(dy: Float32Array | Uint16Array, y: Float32Array | Uint16Array, dz: Uint16Array | Float32Array, db: Float32Array,
+    channels: number, hw: number, blocked?: number): void;
   /** kind 0 = max, 1 = avg; shape: [n, ih, iw, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. */
   poolForward(kind: number, shape: Int32Array, x: Float32Array, y: Float32Array): void;
   /** x and y (the forward output) for max pooling, null for average. */

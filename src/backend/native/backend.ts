@@ -20,10 +20,10 @@ interface HeapBlock {
   exposedViews: number;
 }
 
-/** A bf16-resident tensor's storage: bfloat16 in oneDNN's nChw16c layout ([n, c/16, h*w, 16]) on the addon's heap,
- *  until a kernel that reads fp32 NHWC asks for its values (see NativeBackend.makeResident). */
+/** A resident tensor's storage: oneDNN's nChw16c layout ([n, c/16, h*w, 16]) on the addon's heap, bfloat16 (in
+ *  precision bf16) or fp32, until a kernel that reads fp32 NHWC asks for its values (see NativeBackend.makeResident). */
 export interface ResidentData {
-  view: Uint16Array;
+  view: Uint16Array | Float32Array;
   offset: number;
   /** The tensor's shape when made, [n, h, w, c] (a Reshape shares the dataId under another shape). */
   shape: number[];
@@ -79,10 +79,10 @@ export class NativeBackend extends MathBackendCPU {
     this.freeIfUnused(h.block);
   });
   private readonly exposedViews = new WeakSet<Float32Array>();
-  /** Data entries held bf16-resident (not yet turned into fp32 values). */
+  /** Data entries held resident (not yet turned into fp32 NHWC values). */
   private readonly residents = new Map<DataId, ResidentData>();
-  /** Off with GAPLAB_BF16_RESIDENT=0 (for comparisons): bf16 convolutions then hand back fp32 NHWC as before. */
-  residentEnabled = process.env.GAPLAB_BF16_RESIDENT !== '0';
+  /** Off with GAPLAB_RESIDENT=0 (for comparisons): convolutions then hand back fp32 NHWC as before. */
+  residentEnabled = process.env.GAPLAB_RESIDENT !== '0';
 
   /** opts.heap false: the per-size pool even where the addon has a heap (tests of the pool). */
   constructor(addon: NativeAddon, opts: { maxPooledBytes?: number; heap?: boolean } = {}) {
@@ -133,21 +133,23 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   /**
-   * True when a convolution with `channels` outputs should write them bf16-resident: precision bf16, the default
-   * (auto) layout mode (a fixed GAPLAB_CONV_LAYOUT runs every convolution as it says, on fp32 NHWC tensors), the heap,
-   * an addon that can turn them back into fp32, and a multiple of 16 channels (nChw16c without padding).
+   * True when a convolution with `channels` outputs should write them resident: the default (auto) layout mode (a
+   * fixed GAPLAB_CONV_LAYOUT runs every convolution as it says, on fp32 NHWC tensors), the heap, an addon with
+   * resident operands in both precisions, and a multiple of 16 channels (nChw16c without padding).
    */
   residentOutputs(channels: number): boolean {
     return this.residentEnabled && this.heap !== null && channels % 16 === 0 && this.addon.residentToF32 !== undefined &&
-      this.addon.getPrecision?.() === 'bf16' && this.addon.getConvLayout?.() === 'auto';
+      this.addon.getConvLayout?.() === 'auto';
   }
 
-  /** A heap block for a resident output of n values, or undefined (heap full: the caller writes fp32 instead). */
-  allocResident(n: number): { view: Uint16Array; offset: number } | undefined {
+  /** A heap block for a resident output of n values in the current precision (bf16: a Uint16Array, else a
+   *  Float32Array), or undefined (heap full: the caller writes fp32 NHWC instead). */
+  allocResident(n: number): { view: Uint16Array | Float32Array; offset: number } | undefined {
     if (!this.heap) return undefined;
-    const offset = this.addon.heapAlloc!(n * 2);
+    const bf16 = this.addon.getPrecision?.() === 'bf16';
+    const offset = this.addon.heapAlloc!(n * (bf16 ? 2 : 4));
     if (offset < 0) return undefined;
-    return { view: new Uint16Array(this.heap, offset, n), offset };
+    return { view: bf16 ? new Uint16Array(this.heap, offset, n) : new Float32Array(this.heap, offset, n), offset };
   }
 
   /**
@@ -155,7 +157,7 @@ export class NativeBackend extends MathBackendCPU {
    * kernel (and readSync) reads `data.get(id).values`, which then converts the bf16 values to fp32 NHWC (exactly) and
    * frees the bf16 block, so only kernels that ask for `resident(t)` ever see the bf16 layout.
    */
-  makeResident(shape: number[], block: { view: Uint16Array; offset: number }): TensorInfo {
+  makeResident(shape: number[], block: { view: Uint16Array | Float32Array; offset: number }): TensorInfo {
     const info = this.makeTensorInfo(shape, 'float32');
     const res: ResidentData = { ...block, shape: shape.slice(), channels: shape[3]!, hw: shape[1]! * shape[2]! };
     this.residents.set(info.dataId, res);
@@ -172,12 +174,16 @@ export class NativeBackend extends MathBackendCPU {
     return info;
   }
 
-  /** What a bf16-capable kernel passes the addon for t: its resident bf16 view while precision is bf16, else its fp32
-   *  values (materialized if need be), or undefined where the kernel must fall back (see f32). */
-  operand(t: TensorInfo): Float32Array | Uint16Array | undefined {
+  /**
+   * What a resident-capable kernel passes the addon for t: its resident view (`resident: true`) when that is in the
+   * current precision (bf16 in bf16, fp32 in fp32), else its fp32 NHWC values (materialized if need be), or undefined
+   * where the kernel must fall back (see f32).
+   */
+  operand(t: TensorInfo): { v: Float32Array | Uint16Array; resident: boolean } | undefined {
     const r = this.resident(t);
-    if (r && this.addon.getPrecision?.() === 'bf16') return r.view;
-    return this.f32(t);
+    if (r && (r.view instanceof Uint16Array) === (this.addon.getPrecision?.() === 'bf16')) return { v: r.view, resident: true };
+    const v = this.f32(t);
+    return v && { v, resident: false };
   }
 
   /** The resident storage of t, if t is held so under the shape it was made with. */

@@ -55,15 +55,16 @@ function conv2dInfo(x: TensorInfo, filterShape: number[], attrs: NamedAttrMap, d
 }
 
 /**
- * An [n, h, w, c] output written by `write`: in bf16 with a multiple of 16 channels, bf16-resident (the convolution's
- * own layout, see NativeBackend.makeResident: the next convolution or gradient reads it with no reorder, any other
- * kernel gets fp32 values), else fp32 NHWC.
+ * An [n, h, w, c] output written by `write`: with a multiple of 16 channels, resident (the convolution's own layout,
+ * nChw16c, bf16 in precision bf16, fp32 otherwise; see NativeBackend.makeResident: the next convolution or gradient
+ * reads it with no reorder, any other kernel gets fp32 NHWC values), else fp32 NHWC.
  */
-export function residentOr(backend: NativeBackend, shape: number[], write: (out: Float32Array | Uint16Array) => void): TensorInfo {
+export function residentOr(backend: NativeBackend, shape: number[],
+  write: (out: Float32Array | Uint16Array, resident: boolean) => void): TensorInfo {
   const res = shape.length === 4 && backend.residentOutputs(shape[3]!) ? backend.allocResident(sizeOf(shape)) : undefined;
   if (res) {
     try {
-      write(res.view);
+      write(res.view, true);
     } catch (e) {
       backend.addon.heapFree!(res.offset);
       throw e;
@@ -71,15 +72,20 @@ export function residentOr(backend: NativeBackend, shape: number[], write: (out:
     return backend.makeResident(shape, res);
   }
   const out = backend.allocFloat32(sizeOf(shape));
-  write(out);
+  write(out, false);
   return backend.makeOutput32(shape, out);
+}
+
+/** The addon's resident mask: 1 for the input-shaped operand, 2 for the output-shaped one (see native/src/conv.cc). */
+function mask(inputShaped: boolean, outputShaped: boolean): number {
+  return (inputShaped ? 1 : 0) | (outputShaped ? 2 : 0);
 }
 
 /** y = act(conv(x, filter) + bias) in one oneDNN call. */
 function forward(backend: NativeBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined,
   attrs: NamedAttrMap, activation: ActivationName): TensorInfo | undefined {
-  const xv = backend.operand(x), fv = backend.f32(filter);
-  if (!xv || !fv || x.shape.length !== 4 || filter.shape.length !== 4) return undefined;
+  const xo = backend.operand(x), fv = backend.f32(filter);
+  if (!xo || !fv || x.shape.length !== 4 || filter.shape.length !== 4) return undefined;
   const info = conv2dInfo(x, filter.shape, attrs, pair(attrs, 'dilations', 1));
   const shape = convShape(info);
   if (!shape) return undefined;
@@ -90,8 +96,8 @@ function forward(backend: NativeBackend, x: TensorInfo, filter: TensorInfo, bias
     bv = b;
   }
   const alpha = numAttr(attrs, 'leakyreluAlpha', 0.2);
-  return residentOr(backend, info.outShape, (out) =>
-    backend.addon.convForward(shape, xv, fv, bv, out, ACTIVATIONS[activation], alpha));
+  return residentOr(backend, info.outShape, (out, res) =>
+    backend.addon.convForward(shape, xo.v, fv, bv, out, ACTIVATIONS[activation], alpha, mask(xo.resident, res)));
 }
 
 const conv2D: NativeKernel = {
@@ -120,14 +126,14 @@ const conv2DBackpropInput: NativeKernel = {
     const dy = input(inputs, 'dy'), filter = input(inputs, 'filter');
     const inputShape = attrs.inputShape as number[] | undefined;
     if (!dy || !filter || !inputShape || inputShape.length !== 4) return undefined;
-    const dyv = backend.operand(dy), fv = backend.f32(filter);
-    if (!dyv || !fv) return undefined;
+    const dyo = backend.operand(dy), fv = backend.f32(filter);
+    if (!dyo || !fv) return undefined;
     const info = backend_util.computeConv2DInfo(
       inputShape as [number, number, number, number], filter.shape as [number, number, number, number],
       pair(attrs, 'strides', 1), 1, pad(attrs), rounding(attrs), false, dataFormat(attrs));
     const shape = convShape(info);
     if (!shape || sizeOf(dy.shape) !== sizeOf(info.outShape)) return undefined;
-    return residentOr(backend, inputShape, (out) => backend.addon.convBackwardData(shape, dyv, fv, out));
+    return residentOr(backend, inputShape, (out, res) => backend.addon.convBackwardData(shape, dyo.v, fv, out, mask(res, dyo.resident)));
   },
 };
 
@@ -137,13 +143,13 @@ const conv2DBackpropFilter: NativeKernel = {
     const x = input(inputs, 'x'), dy = input(inputs, 'dy');
     const filterShape = attrs.filterShape as number[] | undefined;
     if (!x || !dy || !filterShape || filterShape.length !== 4 || x.shape.length !== 4) return undefined;
-    const xv = backend.operand(x), dyv = backend.operand(dy);
-    if (!xv || !dyv) return undefined;
+    const xo = backend.operand(x), dyo = backend.operand(dy);
+    if (!xo || !dyo) return undefined;
     const info = conv2dInfo(x, filterShape, attrs, 1);
     const shape = convShape(info);
     if (!shape || sizeOf(dy.shape) !== sizeOf(info.outShape)) return undefined;
     const dw = backend.allocFloat32(sizeOf(filterShape));
-    backend.addon.convBackwardWeights(shape, xv, dyv, dw);
+    backend.addon.convBackwardWeights(shape, xo.v, dyo.v, dw, mask(xo.resident, dyo.resident));
     return backend.makeOutput32(filterShape, dw);
   },
 };

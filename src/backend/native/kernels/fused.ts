@@ -7,7 +7,7 @@ import { input, sizeOf, type NativeKernel } from './common.js';
  *  Attr inPlace: dz is written over dy's buffer and shares it (dy must be donated, see src/backend/donation.ts). */
 export const RELU_BIAS_GRAD = 'GaplabReluBiasGrad';
 
-/** Calls so far that wrote dz over a donated dy, that allocated it, and that wrote it bf16-resident (tests check
+/** Calls so far that wrote dz over a donated dy, that allocated it, and that wrote it resident (tests check
  *  which path runs). */
 export const reluBiasGradCalls = { inPlace: 0, allocated: 0, resident: 0 };
 
@@ -15,10 +15,10 @@ const reluBiasGrad: NativeKernel = {
   kernelName: RELU_BIAS_GRAD,
   impl: (inputs, backend: NativeBackend, attrs) => {
     const dy = input(inputs, 'dy'), y = input(inputs, 'y');
-    // Resident dy and y are read in their own layout (the mask only needs y's sign); dy goes fp32 unless dz is resident.
-    const dyv = dy && backend.operand(dy), yv = y && backend.operand(y);
+    // Resident dy and y are read in their own layout (the mask only needs y's sign).
+    const dyo = dy && backend.operand(dy), yo = y && backend.operand(y);
     const run = backend.addon.reluBiasGrad;
-    if (!dy || !y || !dyv || !yv || !run || y.shape.length === 0 || dy.shape.join() !== y.shape.join()) {
+    if (!dy || !y || !dyo || !yo || !run || y.shape.length === 0 || dy.shape.join() !== y.shape.join()) {
       throw new Error(`${RELU_BIAS_GRAD} needs float32 dy and y of one shape (and an addon with reluBiasGrad)`);
     }
     const c = y.shape[y.shape.length - 1]!;
@@ -26,16 +26,20 @@ const reluBiasGrad: NativeKernel = {
     // An empty batch: empty dz, zero bias gradient (the addon takes whole rows of c >= 1 values only).
     if (n === 0 || c === 0) return [backend.makeOutput32(y.shape.slice(), new Float32Array(0)), backend.makeOutput32([c], new Float32Array(c))];
     const db = backend.allocFloat32(c);
-    // In bf16, dz goes bf16-resident to the convolution's two backward passes (no reorder in either).
+    // Where the convolutions take resident operands, dz goes to their two backward passes resident (no reorder in
+    // either).
     const res = y.shape.length === 4 && backend.addon.reluBiasGradResident && backend.residentOutputs(c)
       ? backend.allocResident(n) : undefined;
     if (res) {
       reluBiasGradCalls.resident++;
-      backend.addon.reluBiasGradResident!(dyv, yv, res.view, db, c, hwOf(y.shape));
+      // A Float32Array is resident (fp32 nChw16c) only where operand() says so: bit 1 for dy, 2 for y.
+      const blocked = (dyo.resident && dyo.v instanceof Float32Array ? 1 : 0) | (yo.resident && yo.v instanceof Float32Array ? 2 : 0);
+      backend.addon.reluBiasGradResident!(dyo.v, yo.v, res.view, db, c, hwOf(y.shape), blocked);
       return [backend.makeResident(y.shape, res), backend.makeOutput32([c], db)];
     }
-    // Otherwise dz is fp32: a resident dy is turned into fp32 values first (a resident y is read as it is).
-    const g = dyv instanceof Uint16Array ? backend.f32(dy)! : dyv;
+    // Otherwise dz is fp32 NHWC: dy as fp32 values, y as fp32 values or bf16-resident (which this kernel reads).
+    const g = dyo.resident ? backend.f32(dy)! : (dyo.v as Float32Array);
+    const yv = yo.resident && yo.v instanceof Float32Array ? backend.f32(y)! : yo.v;
     if (attrs.inPlace === true) {
       reluBiasGradCalls.inPlace++;
       run.call(backend.addon, g, yv, g, db, c, hwOf(y.shape));
