@@ -90,10 +90,11 @@ describe('backend/native conv choices', () => {
       await tf.setBackend('cpu');
     });
 
+    // 12 output channels: outputs with a multiple of 16 stay resident in oneDNN's layout, whose plan is fixed (no choice).
     const conv = () =>
       tf.tidy(() => {
         const x = tf.randomNormal([4, 12, 12, 8], 0, 1, 'float32', 1) as tf.Tensor4D;
-        const w = tf.randomNormal([3, 3, 8, 16], 0, 1, 'float32', 2) as tf.Tensor4D;
+        const w = tf.randomNormal([3, 3, 8, 12], 0, 1, 'float32', 2) as tf.Tensor4D;
         return tf.conv2d(x, w, 1, 'same').dataSync().slice();
       });
 
