@@ -23,12 +23,14 @@
         'src/linalg.cc',
         'src/buffers.cc',
         'src/dropout.cc',
+        'src/sgd.cc',
       ],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
       'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
       'cflags!': ['-fno-exceptions'],
       'cflags_cc!': ['-fno-exceptions', '-fno-rtti'],
-      # -ffp-contract=off: no fused multiply-adds, so dropout.cc's Alea steps round as JavaScript's do.
+      # -ffp-contract=off: no fused multiply-adds, so dropout.cc's Alea steps round as JavaScript's do and sgd.cc's update
+      # as tfjs's separate kernels do.
       'cflags_cc': ['-std=c++17', '-O3', '-fexceptions', '-ffp-contract=off'],
       'libraries': ['-ldnnl'],
       'conditions': [

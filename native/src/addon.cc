@@ -145,6 +145,7 @@ Napi::Object initAll(Napi::Env env, Napi::Object exports) {
   initLinalg(env, exports);
   initBuffers(env, exports);
   initDropout(env, exports);
+  initSgd(env, exports);
   return exports;
 }
 

@@ -108,6 +108,7 @@ void initPrecision(Napi::Env env, Napi::Object exports);
 void initLinalg(Napi::Env env, Napi::Object exports);
 void initBuffers(Napi::Env env, Napi::Object exports);
 void initDropout(Napi::Env env, Napi::Object exports);
+void initSgd(Napi::Env env, Napi::Object exports);
 /** The LAPACK library file the addon calls (empty when built without LAPACK). */
 std::string lapackLibrary();
 /** A block of the tensor heap (buffers.cc) for scratch during one call, 64-byte aligned; nullptr when the heap is not

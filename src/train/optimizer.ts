@@ -3,6 +3,7 @@
 // tfjs's own optimizers bake the learning rate into a constant at construction, so schedules cannot change it,
 // and they know nothing of weight decay on kernels only; these few lines give both, plus exact resume.
 import * as tf from '@tensorflow/tfjs';
+import { nativeSgdMomentum } from '../backend/native/sgd.js';
 import type { TrainConfig } from '../config/schema.js';
 
 export interface OptimizerState {
@@ -25,6 +26,14 @@ export interface Optimizer {
   dispose(): void;
 }
 
+/** A non-trainable variable holding `init`'s buffer; `init` itself is disposed (a variable shares its buffer, so
+ *  keeping the tensor too left one tensor behind per slot). */
+function ownVariable(init: tf.Tensor): tf.Variable {
+  const v = tf.variable(init, false);
+  init.dispose();
+  return v;
+}
+
 abstract class SlotOptimizer implements Optimizer {
   protected slots = new Map<string, Record<string, tf.Variable>>();
   protected t = 0;
@@ -38,7 +47,7 @@ abstract class SlotOptimizer implements Optimizer {
     let s = this.slots.get(v.name);
     if (!s) {
       s = {};
-      for (const n of this.slotNames) s[n] = tf.variable(tf.zerosLike(v), false);
+      for (const n of this.slotNames) s[n] = ownVariable(tf.zerosLike(v));
       this.slots.set(v.name, s);
     }
     return s;
@@ -46,6 +55,12 @@ abstract class SlotOptimizer implements Optimizer {
 
   /** The new value of `v` given its (decayed) gradient and slots; runs inside tidy. */
   protected abstract update(v: tf.Variable, g: tf.Tensor, s: Record<string, tf.Variable>): tf.Tensor;
+
+  /** The whole update (decay included) as one fused kernel, updating the slots; undefined where there is none (then
+   *  the decay and update() run as tfjs ops). Must give the same values as they do. Runs inside tidy. */
+  protected fused(_v: tf.Variable, _g0: tf.Tensor, _weightDecay: number, _s: Record<string, tf.Variable>): tf.Tensor | undefined {
+    return undefined;
+  }
 
   apply(vars: readonly tf.Variable[], grads: Record<string, tf.Tensor>, decay: ReadonlySet<string>): void {
     this.t += 1;
@@ -55,7 +70,13 @@ abstract class SlotOptimizer implements Optimizer {
       const s = this.slotsFor(v);
       tf.tidy(() => {
         // PyTorch/Caffe weight decay: g += wd * w, on the named (kernel) variables only.
-        const g = this.weightDecay > 0 && decay.has(v.name) ? tf.add(g0, tf.mul(v, this.weightDecay)) : g0;
+        const wd = this.weightDecay > 0 && decay.has(v.name) ? this.weightDecay : 0;
+        const fused = this.fused(v, g0, wd, s);
+        if (fused) {
+          v.assign(fused);
+          return;
+        }
+        const g = wd > 0 ? tf.add(g0, tf.mul(v, wd)) : g0;
         v.assign(this.update(v, g, s));
       });
       g0.dispose();
@@ -73,7 +94,7 @@ abstract class SlotOptimizer implements Optimizer {
     this.t = state.step;
     for (const [name, s] of Object.entries(state.slots)) {
       const copy: Record<string, tf.Variable> = {};
-      for (const [k, t] of Object.entries(s)) copy[k] = tf.variable(t.clone(), false);
+      for (const [k, t] of Object.entries(s)) copy[k] = ownVariable(t.clone());
       this.slots.set(name, copy);
     }
   }
@@ -89,6 +110,18 @@ export class Sgd extends SlotOptimizer {
   constructor(lr: number, private readonly momentum: number, private readonly nesterov: boolean, weightDecay: number) {
     super(lr, weightDecay, momentum > 0 ? ['momentum'] : []);
   }
+  /** On the native backend, decay, buffer and step in one kernel (the same float32 operations in the same order). */
+  protected override fused(v: tf.Variable, g0: tf.Tensor, weightDecay: number, s: Record<string, tf.Variable>): tf.Tensor | undefined {
+    if (this.momentum === 0 || !this.fusedEnabled) return undefined;
+    const out = nativeSgdMomentum(v, g0, s.momentum!, { weightDecay, momentum: this.momentum, lr: this.lr, nesterov: this.nesterov });
+    if (!out) return undefined;
+    s.momentum!.assign(out[1]);
+    return out[0];
+  }
+
+  /** False: always the tfjs ops (tests compare the two). */
+  fusedEnabled = true;
+
   protected update(v: tf.Variable, g: tf.Tensor, s: Record<string, tf.Variable>): tf.Tensor {
     if (this.momentum === 0) return tf.sub(v, tf.mul(g, this.lr));
     // torch initializes the buffer with the first gradient; zeros + g is the same thing.

@@ -6,6 +6,7 @@ import { nativeDropout } from '../../src/backend/native/dropout.js';
 import { convBiasRelu } from '../../src/backend/native/fused-conv.js';
 import { NATIVE_BACKEND_NAME } from '../../src/backend/native/register.js';
 import { variableGradsFreeing } from '../../src/train/grads.js';
+import { Sgd } from '../../src/train/optimizer.js';
 import { randomTensor } from './helpers.js';
 
 export interface HostileCase {
@@ -328,8 +329,33 @@ function dropoutCases(): HostileCase[] {
   return cases.map(([name, x, rate, seed], i) => ({ name: `Dropout: ${name}`, run: withGrads(drop(rate, seed), () => [x()], 1610 + i) }));
 }
 
+/** One SGD-momentum step (native: the fused kernel; cpu: tfjs's ops) on empty, one-value, odd-sized and sliced
+ *  variables, decayed or not, Nesterov or not; returns the new value and momentum buffer. */
+function sgdCases(): HostileCase[] {
+  const step = (shape: number[], seed: number, nesterov: boolean, decayed: boolean, sliced = false) => () => {
+    const opt = new Sgd(0.02, 0.9, nesterov, 5e-4);
+    const init = sliced ? sliceView(shape, seed) : randomTensor(shape, seed);
+    const w = tf.variable(init, true, `w${seed}_${Math.random()}`);
+    const g = () => randomTensor(shape, seed + 1);
+    opt.apply([w], { [w.name]: g() }, new Set(decayed ? [w.name] : []));
+    opt.apply([w], { [w.name]: g() }, new Set(decayed ? [w.name] : []));
+    const out = [w.clone(), opt.state().slots[w.name]!.momentum!.clone()];
+    opt.dispose();
+    w.dispose();
+    return out;
+  };
+  return [
+    { name: 'SGD momentum: empty variable', run: step([0, 3], 1700, false, true) },
+    { name: 'SGD momentum: one value, Nesterov', run: step([1], 1702, true, true) },
+    { name: 'SGD momentum: 65,537 values, not decayed', run: step([65537], 1704, false, false) },
+    { name: 'SGD momentum: a sliced variable, Nesterov, decayed', run: step([2, 5, 3], 1706, true, true, true) },
+    { name: 'SGD momentum: a [3, 3, 7, 11] kernel, decayed', run: step([3, 3, 7, 11], 1708, false, true) },
+    { name: 'SGD momentum: 4,096 values, Nesterov, not decayed', run: step([4096], 1710, true, false) },
+  ];
+}
+
 /** The groups, each run in its own child process by native-hostile-child.ts. */
 export const HOSTILE_GROUPS: Record<string, () => HostileCase[]> = {
   conv: convCases, pool: poolCases, matmul: matmulCases, elementwise: elementwiseCases, reduce: reduceCases, batchnorm: batchNormCases,
-  dropout: dropoutCases,
+  dropout: dropoutCases, sgd: sgdCases,
 };

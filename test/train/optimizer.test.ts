@@ -53,15 +53,23 @@ describe('optimizers (PyTorch update rules)', () => {
     w.dispose();
   });
 
-  it('does not leak tensors across steps', () => {
+  it('does not leak tensors across steps, and leaves none once disposed (slots and restored state included)', () => {
+    const start = tf.memory().numTensors;
     const opt = new Adam(0.1, 0.9, 0.999, 1e-8, 0.1);
-    const w = tf.variable(tf.ones([3, 3]));
+    const init = tf.ones([3, 3]);
+    const w = tf.variable(init);
+    init.dispose();
     opt.apply([w], { [w.name]: tf.onesLike(w) }, new Set([w.name]));
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) opt.apply([w], { [w.name]: tf.onesLike(w) }, new Set([w.name]));
     expect(tf.memory().numTensors).to.equal(before);
+    const restored = new Adam(0.1, 0.9, 0.999, 1e-8, 0.1);
+    restored.load(opt.state());
+    restored.dispose();
+    expect(tf.memory().numTensors, 'a restored copy of the state, disposed').to.equal(before);
     opt.dispose();
     w.dispose();
+    expect(tf.memory().numTensors, 'the slots\' initial zeros are not left behind').to.equal(start);
   });
 });
 

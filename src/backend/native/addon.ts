@@ -59,6 +59,10 @@ export interface NativeAddon {
   /** A resident tensor (oneDNN's nChw16c, [n, c/16, hw, 16]: bfloat16 in a Uint16Array, or fp32) as fp32 NHWC values,
    *  exactly; absent in addons older than resident activations. */
   residentToF32?(src: Uint16Array | Float32Array, dst: Float32Array, channels: number, hw: number): void;
+  /** One SGD-momentum update: wOut, mOut from w, g, m (float32, one rounding per operation, as the tfjs ops);
+   *  absent in older addons. */
+  sgdMomentum?(w: Float32Array, g: Float32Array, m: Float32Array, wOut: Float32Array, mOut: Float32Array, weightDecay: number,
+    momentum: number, lr: number, nesterov: boolean): void;
   /** tf.dropout's training pass for one seed: multiplier = floor(u + keep) / keep over seedrandom's Alea from `state`
    *  ([s0, s1, s2, c]), y = x * multiplier (absent in older addons). */
   dropoutAlea?(x: Float32Array, y: Float32Array, multiplier: Float32Array, state: Float64Array, keep: number): void;

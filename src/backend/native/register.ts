@@ -15,6 +15,7 @@ import { batchNormKernels } from './kernels/batchnorm.js';
 import { convKernels } from './kernels/conv.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
 import { dropoutKernels } from './kernels/dropout.js';
+import { sgdKernels } from './kernels/sgd.js';
 import { fusedKernels } from './kernels/fused.js';
 import { matmulKernels } from './kernels/matmul.js';
 import { poolKernels } from './kernels/pool.js';
@@ -24,7 +25,7 @@ export { NATIVE_BACKEND_NAME };
 
 export const NATIVE_KERNELS: readonly NativeKernel[] = [
   ...convKernels, ...elementwiseKernels, ...reduceKernels, ...poolKernels, ...matmulKernels, ...batchNormKernels,
-  ...fusedKernels, ...dropoutKernels,
+  ...fusedKernels, ...dropoutKernels, ...sgdKernels,
 ];
 
 const CONV_LAYOUTS = ['plain', 'blocked', 'split', 'auto'] as const;
