@@ -48,8 +48,9 @@ export async function measureJob(job: BenchJob): Promise<BenchResult> {
     seedDropout(drops, job.seed, 0, n++);
     await trainStep(ctx, x, y);
   };
+  // Inference on the whole batch in one pass, as the PyTorch peer runs it (predict's default would split it into 32s).
   const infer = async () => {
-    const p = tf.tidy(() => built.model.predict(x) as tf.Tensor);
+    const p = tf.tidy(() => built.model.predict(x, { batchSize: job.batch }) as tf.Tensor);
     await p.data();
     p.dispose();
   };
