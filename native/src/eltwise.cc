@@ -295,65 +295,29 @@ void reluBiasRows(const float* __restrict dy, const float* __restrict y, float* 
   }
 }
 
-/** reluBiasRows with y bf16-resident (see residentIndex; hw pixels per image): y > 0 exactly when its bits are in
- *  [1, 0x7f80] (sign clear, not zero, not NaN), as the fp32 comparison gives on the same value. */
-template <bool InPlace>
-void reluBiasRowsResident(const float* __restrict dy, const uint16_t* __restrict y, float* __restrict dz,
-                          double* __restrict acc, int64_t c, int64_t hw, int64_t r0, int64_t r1) {
-  for (int64_t r = r0; r < r1; r++) {
-    const int64_t o = r * c;
-    const float* __restrict g = dy + o;
-    const uint16_t* __restrict yb = y + residentIndex(r, 0, hw, c);
-    float* __restrict d = dz + o;
-    for (int64_t cb = 0; cb < c / 16; cb++) {
-      const uint16_t* __restrict y16 = yb + cb * hw * 16;
-      for (int64_t l = 0; l < 16; l++) {
-        const int64_t k = cb * 16 + l;
-        float gk;
-        if constexpr (InPlace) gk = d[k];
-        else gk = g[k];
-        d[k] = static_cast<uint16_t>(y16[l] - 1u) < 0x7f80u ? gk : 0.f;
-      }
-    }
-    if (acc != nullptr)
-      for (int64_t k = 0; k < c; k++) acc[k] += static_cast<double>(d[k]);
-  }
-}
-
 /** reluBiasGrad(dy, y, dz, db | null, channels): the backward pass of y = relu(z + bias) from its output,
  *  dz = dy where y > 0 (y > 0 exactly where z + bias > 0; NaN gives 0 as in tfjs's ReLU gradient), and the bias
  *  gradient db[c] = sum of dz over the rows ([rows, channels] NHWC), in one pass. The rows are summed in double, split
  *  into maxThreads() contiguous parts combined in order: the same sums as reduce(kSum) over those rows. dz may be dy
  *  (the backward pass donated dy's buffer). */
 Napi::Value ReluBiasGradFn(const Napi::CallbackInfo& info) {
-  const F32 dy = f32Arg(info, 0, "dy"), dz = f32Arg(info, 2, "dz");
-  const Buf y = bufArg(info, 1, "y");
+  const F32 dy = f32Arg(info, 0, "dy"), y = f32Arg(info, 1, "y"), dz = f32Arg(info, 2, "dz");
   const F32 db = f32OptArg(info, 3, "db");
   const int64_t c = intArg(info, 4, "channels");
-  // A bf16-resident y ([n, c/16, hw, 16] bf16) comes with hw, its pixels per image.
-  const int64_t hw = y.bf16 ? intArg(info, 5, "hw") : 1;
   const int64_t n = static_cast<int64_t>(dy.len);
   require(c >= 1 && n % c == 0, "reluBiasGrad: length must be a multiple of channels");
-  if (y.bf16) require(c % 16 == 0 && hw >= 1 && n % (c * hw) == 0, "reluBiasGrad: a bf16-resident y needs channels a multiple of 16 and whole images of hw pixels");
-  require(static_cast<int64_t>(y.len) == n, "reluBiasGrad: y has " + std::to_string(y.len) + " elements, expected " + std::to_string(n));
+  requireLen(y, n, "y");
   requireLen(dz, n, "dz");
   if (db.data) requireLen(db, c, "db");
   const bool inPlace = dz.data == dy.data;
   require(inPlace || (dz.data + n <= dy.data || dy.data + n <= dz.data), "reluBiasGrad: dz must be dy or not overlap it");
-  const char* yStart = static_cast<const char*>(y.data);
-  const char* yEnd = yStart + y.len * (y.bf16 ? 2 : 4);
-  require(yEnd <= reinterpret_cast<const char*>(dz.data) || reinterpret_cast<const char*>(dz.data + n) <= yStart,
-          "reluBiasGrad: dz must not overlap y");
+  require(y.data + n <= dz.data || dz.data + n <= y.data, "reluBiasGrad: dz must not overlap y");
   const float* g = dy.data;
-  const float* out = static_cast<const float*>(y.data);
-  const uint16_t* out16 = static_cast<const uint16_t*>(y.data);
-  const bool res = y.bf16;
+  const float* out = y.data;
   float* d = dz.data;
   const int64_t rows = n / c;
   auto rowsOf = [=](double* acc, int64_t lo, int64_t hi) {
-    if (res && inPlace) reluBiasRowsResident<true>(g, out16, d, acc, c, hw, lo, hi);
-    else if (res) reluBiasRowsResident<false>(g, out16, d, acc, c, hw, lo, hi);
-    else if (inPlace) reluBiasRows<true>(g, out, d, acc, c, lo, hi);
+    if (inPlace) reluBiasRows<true>(g, out, d, acc, c, lo, hi);
     else reluBiasRows<false>(g, out, d, acc, c, lo, hi);
   };
   if (!db.data) {

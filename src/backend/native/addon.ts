@@ -54,8 +54,7 @@ export interface NativeAddon {
   fill(y: Float32Array, value: number): void;
   /** Backward of y = relu(z + bias) from y ([rows, channels]): dz = dy where y > 0, else 0; db (optional) = dz summed
    *  over the rows. Absent from addons built before it was added. */
-  reluBiasGrad?(dy: Float32Array, y: Float32Array | Uint16Array, dz: Float32Array, db: Float32Array | null, channels: number,
-    hw?: number): void;
+  reluBiasGrad?(dy: Float32Array, y: Float32Array, dz: Float32Array, db: Float32Array | null, channels: number): void;
   /** A resident tensor (oneDNN's nChw16c, [n, c/16, hw, 16]: bfloat16 in a Uint16Array, or fp32) as fp32 NHWC values,
    *  exactly; absent in addons older than resident activations. */
   residentToF32?(src: Uint16Array | Float32Array, dst: Float32Array, channels: number, hw: number): void;

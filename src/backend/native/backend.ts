@@ -27,8 +27,6 @@ export interface ResidentData {
   offset: number;
   /** The tensor's shape when made, [n, h, w, c] (a Reshape shares the dataId under another shape). */
   shape: number[];
-  channels: number;
-  hw: number;
 }
 
 /** The largest ArrayBuffer N-API makes over external memory (4 GiB), less a page. */
@@ -142,24 +140,35 @@ export class NativeBackend extends MathBackendCPU {
       this.addon.getConvLayout?.() === 'auto';
   }
 
-  /** A heap block for a resident output of n values in the current precision (bf16: a Uint16Array, else a
-   *  Float32Array), or undefined (heap full: the caller writes fp32 NHWC instead). */
-  allocResident(n: number): { view: Uint16Array | Float32Array; offset: number } | undefined {
-    if (!this.heap) return undefined;
+  /**
+   * An [n, h, w, c] output written resident by `write` (given a heap block of the current precision: bf16 a
+   * Uint16Array, else a Float32Array), or undefined where it cannot be (residentOutputs says no, or the heap is full:
+   * the caller writes fp32 NHWC instead). The block is freed if `write` throws.
+   */
+  residentOutput(shape: number[], write: (view: Uint16Array | Float32Array) => void): TensorInfo | undefined {
+    if (!this.heap || shape.length !== 4 || !this.residentOutputs(shape[3]!)) return undefined;
+    const n = shape.reduce((p, d) => p * d, 1);
     const bf16 = this.addon.getPrecision?.() === 'bf16';
     const offset = this.addon.heapAlloc!(n * (bf16 ? 2 : 4));
     if (offset < 0) return undefined;
-    return { view: bf16 ? new Uint16Array(this.heap, offset, n) : new Float32Array(this.heap, offset, n), offset };
+    const view = bf16 ? new Uint16Array(this.heap, offset, n) : new Float32Array(this.heap, offset, n);
+    try {
+      write(view);
+    } catch (e) {
+      this.addon.heapFree!(offset);
+      throw e;
+    }
+    return this.makeResident(shape, { view, offset });
   }
 
   /**
    * Wraps a resident output [n, h, w, c] in a tensor entry. Its `values` is materialized on first read: every cpu
-   * kernel (and readSync) reads `data.get(id).values`, which then converts the bf16 values to fp32 NHWC (exactly) and
-   * frees the bf16 block, so only kernels that ask for `resident(t)` ever see the bf16 layout.
+   * kernel (and readSync) reads `data.get(id).values`, which then converts the resident values to fp32 NHWC (exactly)
+   * and frees the resident block, so only kernels that ask for `resident(t)` ever see oneDNN's layout.
    */
-  makeResident(shape: number[], block: { view: Uint16Array | Float32Array; offset: number }): TensorInfo {
+  private makeResident(shape: number[], block: { view: Uint16Array | Float32Array; offset: number }): TensorInfo {
     const info = this.makeTensorInfo(shape, 'float32');
-    const res: ResidentData = { ...block, shape: shape.slice(), channels: shape[3]!, hw: shape[1]! * shape[2]! };
+    const res: ResidentData = { ...block, shape: shape.slice() };
     this.residents.set(info.dataId, res);
     const entry = this.data.get(info.dataId) as { values?: BackendValues };
     Object.defineProperty(entry, 'values', {
@@ -200,7 +209,8 @@ export class NativeBackend extends MathBackendCPU {
   private materialize(dataId: DataId, entry: { values?: BackendValues }): Float32Array {
     const r = this.residents.get(dataId)!;
     const values = this.allocFloat32(r.view.length);
-    this.addon.residentToF32!(r.view, values, r.channels, r.hw);
+    const [, h, w, c] = r.shape as [number, number, number, number];
+    this.addon.residentToF32!(r.view, values, c, h * w);
     this.track(values, 1);
     this.dropResident(dataId);
     Object.defineProperty(entry, 'values', { value: values, writable: true, configurable: true, enumerable: true });

@@ -59,18 +59,10 @@ function conv2dInfo(x: TensorInfo, filterShape: number[], attrs: NamedAttrMap, d
  * nChw16c, bf16 in precision bf16, fp32 otherwise; see NativeBackend.makeResident: the next convolution or gradient
  * reads it with no reorder, any other kernel gets fp32 NHWC values), else fp32 NHWC.
  */
-export function residentOr(backend: NativeBackend, shape: number[],
+function residentOr(backend: NativeBackend, shape: number[],
   write: (out: Float32Array | Uint16Array, resident: boolean) => void): TensorInfo {
-  const res = shape.length === 4 && backend.residentOutputs(shape[3]!) ? backend.allocResident(sizeOf(shape)) : undefined;
-  if (res) {
-    try {
-      write(res.view, true);
-    } catch (e) {
-      backend.addon.heapFree!(res.offset);
-      throw e;
-    }
-    return backend.makeResident(shape, res);
-  }
+  const res = backend.residentOutput(shape, (view) => write(view, true));
+  if (res) return res;
   const out = backend.allocFloat32(sizeOf(shape));
   write(out, false);
   return backend.makeOutput32(shape, out);

@@ -28,34 +28,28 @@ const reluBiasGrad: NativeKernel = {
     const db = backend.allocFloat32(c);
     // Where the convolutions take resident operands, dz goes to their two backward passes resident (no reorder in
     // either).
-    const res = y.shape.length === 4 && backend.addon.reluBiasGradResident && backend.residentOutputs(c)
-      ? backend.allocResident(n) : undefined;
-    if (res) {
+    // A Float32Array is resident (fp32 nChw16c) only where operand() says so: bit 1 for dy, 2 for y.
+    const blocked = (dyo.resident && dyo.v instanceof Float32Array ? 1 : 0) | (yo.resident && yo.v instanceof Float32Array ? 2 : 0);
+    const resident = backend.addon.reluBiasGradResident && backend.residentOutput(y.shape, (view) =>
+      backend.addon.reluBiasGradResident!(dyo.v, yo.v, view, db, c, y.shape[1]! * y.shape[2]!, blocked));
+    if (resident) {
       reluBiasGradCalls.resident++;
-      // A Float32Array is resident (fp32 nChw16c) only where operand() says so: bit 1 for dy, 2 for y.
-      const blocked = (dyo.resident && dyo.v instanceof Float32Array ? 1 : 0) | (yo.resident && yo.v instanceof Float32Array ? 2 : 0);
-      backend.addon.reluBiasGradResident!(dyo.v, yo.v, res.view, db, c, hwOf(y.shape), blocked);
-      return [backend.makeResident(y.shape, res), backend.makeOutput32([c], db)];
+      return [resident, backend.makeOutput32([c], db)];
     }
-    // Otherwise dz is fp32 NHWC: dy as fp32 values, y as fp32 values or bf16-resident (which this kernel reads).
+    // Otherwise dz is fp32 NHWC, from dy's and y's fp32 values (resident ones converted).
     const g = dyo.resident ? backend.f32(dy)! : (dyo.v as Float32Array);
-    const yv = yo.resident && yo.v instanceof Float32Array ? backend.f32(y)! : yo.v;
+    const yv = yo.resident ? backend.f32(y)! : (yo.v as Float32Array);
     if (attrs.inPlace === true) {
       reluBiasGradCalls.inPlace++;
-      run.call(backend.addon, g, yv, g, db, c, hwOf(y.shape));
+      run.call(backend.addon, g, yv, g, db, c);
       backend.incRef(dy.dataId);
       return [{ dataId: dy.dataId, shape: y.shape.slice(), dtype: 'float32' }, backend.makeOutput32([c], db)];
     }
     reluBiasGradCalls.allocated++;
     const dz = backend.allocFloat32(n);
-    run.call(backend.addon, g, yv, dz, db, c, hwOf(y.shape));
+    run.call(backend.addon, g, yv, dz, db, c);
     return [backend.makeOutput32(y.shape.slice(), dz), backend.makeOutput32([c], db)];
   },
 };
-
-/** Pixels per image of an [n, h, w, c] tensor (what a resident y's layout needs; 1 for other ranks). */
-function hwOf(shape: number[]): number {
-  return shape.length === 4 ? shape[1]! * shape[2]! : 1;
-}
 
 export const fusedKernels: NativeKernel[] = [reluBiasGrad];
