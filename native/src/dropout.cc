@@ -4,38 +4,24 @@
 #include <cstdint>
 
 #include "common.h"
+#include "layout.h"
 
 namespace gaplab {
 namespace {
 
-/** dropoutAlea(x, y, multiplier, state: Float64Array [s0, s1, s2, c], keep): multiplier[i] = floor(u_i + keep) / keep
- *  and y[i] = x[i] * multiplier[i] in float32, u_i = float32 of the i-th Alea value from `state` (the state seedrandom's
- *  alea(seed) starts from). Each step is the JavaScript arithmetic of seedrandom 3.0.5's Alea.next, in double (the
- *  build disables contraction into FMA, so every product and sum rounds as in JavaScript); tf.dropout computes
- *  add, floor, div and mul in float32 kernels, each rounding once, as the float expressions here do. The generator
- *  is sequential; the multiply runs over all threads. */
-Napi::Value DropoutAlea(const Napi::CallbackInfo& info) {
-  const F32 x = f32Arg(info, 0, "x"), y = f32Arg(info, 1, "y"), mult = f32Arg(info, 2, "multiplier");
-  require(info.Length() > 3 && info[3].IsTypedArray() &&
-              info[3].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array &&
-              info[3].As<Napi::Float64Array>().ElementLength() == 4,
-          "state must be a Float64Array of 4 values [s0, s1, s2, c]");
-  const double* st = info[3].As<Napi::Float64Array>().Data();
-  const double keepD = numArg(info, 4, "keep");
-  require(keepD > 0 && keepD <= 1, "keep must be in (0, 1]");
-  const int64_t n = static_cast<int64_t>(x.len);
-  requireLen(y, n, "y");
-  requireLen(mult, n, "multiplier");
-  double s0 = st[0], s1 = st[1], s2 = st[2], c = st[3];
-  const float keep = static_cast<float>(keepD);
-  float* m = mult.data;
+/** seedrandom 3.0.5's Alea, from the state seedrandom's alea(seed) starts from, one float32 value per next(): each step
+ *  is Alea.next's JavaScript arithmetic in double (the build disables contraction into FMA, so every product and sum
+ *  rounds as in JavaScript), and randomUniform keeps the value as float32. */
+struct Alea {
+  double s0, s1, s2, c, guess;
+  explicit Alea(const double* st) : s0(st[0]), s1(st[1]), s2(st[2]), c(st[3]), guess(st[3]) {}
+
   // Each step needs the previous step's integer part c, which made the loop one long dependency chain (~19 cycles a
   // value). But c * 2^-32 < 0.0005, so the previous t's integer part is almost always that of its product term
-  // 2091639 * s0 alone, which is known a step earlier: the loop computes t with that guess and redoes it with the true
+  // 2091639 * s0 alone, which is known a step earlier: the step computes t with that guess and redoes it with the true
   // c in the rare case the two differ. Same operations on the same values either way, so the same bits.
-  constexpr double kA = 2091639.0, kE = 2.3283064365386963e-10;  // 2^-32
-  double guess = c;  // the first step's c is known
-  for (int64_t i = 0; i < n; i++) {
+  inline float next() {
+    constexpr double kA = 2091639.0, kE = 2.3283064365386963e-10;  // 2^-32
     const double ax = kA * s0;
     double t = ax + guess * kE;
     if (__builtin_expect(guess != c, 0)) t = ax + c * kE;
@@ -44,15 +30,105 @@ Napi::Value DropoutAlea(const Napi::CallbackInfo& info) {
     s1 = s2;
     c = static_cast<double>(static_cast<int32_t>(t));  // t | 0: t is in [0, 2^31)
     s2 = t - c;
-    const float u = static_cast<float>(s2);  // randomUniform's float32 values
-    // floor(u + keep) as a truncation (u + keep is in [0, 2], never negative): no call to floorf (x86-64's baseline
-    // has no rounding instruction) and no branch on random data.
-    m[i] = static_cast<float>(static_cast<int32_t>(u + keep)) / keep;
+    return static_cast<float>(s2);
   }
-  const float* in = x.data;
-  float* out = y.data;
-  parallelFor(n, 1 << 16, [=](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; i++) out[i] = in[i] * m[i];
+};
+
+/** floor(u + keep) / keep: tf.dropout computes add, floor and div in float32 kernels, each rounding once, as this
+ *  does. The floor is a truncation (u + keep is in [0, 2], never negative): no call to floorf (x86-64's baseline has
+ *  no rounding instruction) and no branch on random data. */
+inline float multiplier(float u, float keep) {
+  return static_cast<float>(static_cast<int32_t>(u + keep)) / keep;
+}
+
+/** dropoutAlea(x, y, multiplier, state: Float64Array [s0, s1, s2, c], keep, channels?, hw?): multiplier[i] =
+ *  floor(u_i + keep) / keep and y[i] = x[i] * multiplier[i] in float32, u_i the i-th value (NHWC order) of Alea from
+ *  `state`: bit for bit tf.dropout. With channels and hw all three are resident nChw16c (x and y bf16 in Uint16Arrays
+ *  or fp32, y rounded to nearest even when bf16; the multiplier fp32), the values drawn in NHWC order still. The
+ *  generator is sequential; the multiply runs over all threads. */
+Napi::Value DropoutAlea(const Napi::CallbackInfo& info) {
+  const Buf x = bufArg(info, 0, "x"), y = bufArg(info, 1, "y");
+  const F32 mult = f32Arg(info, 2, "multiplier");
+  require(info.Length() > 3 && info[3].IsTypedArray() &&
+              info[3].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array &&
+              info[3].As<Napi::Float64Array>().ElementLength() == 4,
+          "state must be a Float64Array of 4 values [s0, s1, s2, c]");
+  const double keepD = numArg(info, 4, "keep");
+  require(keepD > 0 && keepD <= 1, "keep must be in (0, 1]");
+  const bool blocked = info.Length() > 5 && !info[5].IsUndefined();
+  const int64_t n = static_cast<int64_t>(mult.len);
+  require(static_cast<int64_t>(x.len) == n && static_cast<int64_t>(y.len) == n, "x, y and multiplier must have one length");
+  require(blocked || (!x.bf16 && !y.bf16), "bf16 x or y needs channels and hw (resident nChw16c)");
+  Alea alea(info[3].As<Napi::Float64Array>().Data());
+  const float keep = static_cast<float>(keepD);
+  float* m = mult.data;
+  if (!blocked) {
+    for (int64_t i = 0; i < n; i++) m[i] = multiplier(alea.next(), keep);
+  } else {
+    const int64_t c = intArg(info, 5, "channels"), hw = intArg(info, 6, "hw");
+    require(c >= 16 && c % 16 == 0 && hw >= 1 && n % (c * hw) == 0, "dropout: channels must be a multiple of 16 and the length whole images of hw pixels");
+    // NHWC order (pixel by pixel, channel by channel), each value to its nChw16c place: 16-value runs.
+    for (int64_t img = 0; img < n / (c * hw); img++)
+      for (int64_t p = 0; p < hw; p++)
+        for (int64_t cb = 0; cb < c / 16; cb++) {
+          float* run = m + img * c * hw + cb * hw * 16 + p * 16;
+          for (int l = 0; l < 16; l++) run[l] = multiplier(alea.next(), keep);
+        }
+  }
+  // Elementwise in storage order: x, y and the multiplier share one layout.
+  auto apply = [=](auto* in, auto* out) {
+    parallelFor(n, 1 << 16, [=](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; i++) {
+        float v;
+        if constexpr (sizeof(*in) == 2) v = fromBf16(in[i]) * m[i];
+        else v = in[i] * m[i];
+        if constexpr (sizeof(*out) == 2) out[i] = toBf16Select(v);
+        else out[i] = v;
+      }
+    });
+  };
+  const auto* xf = static_cast<const float*>(x.data);
+  const auto* xb = static_cast<const uint16_t*>(x.data);
+  auto* yf = static_cast<float*>(y.data);
+  auto* yb = static_cast<uint16_t*>(y.data);
+  if (x.bf16) y.bf16 ? apply(xb, yb) : apply(xb, yf);
+  else y.bf16 ? apply(xf, yb) : apply(xf, yf);
+  return info.Env().Undefined();
+}
+
+/** dropoutGrad(dy, multiplier, dz, channels, hw, blocked): dz = dy * multiplier (tf.dropout's gradient, float32), each
+ *  operand fp32 NHWC, fp32 nChw16c (blocked bits 1 dy, 2 multiplier, 4 dz) or bf16 nChw16c (a Uint16Array dy). */
+Napi::Value DropoutGrad(const Napi::CallbackInfo& info) {
+  const int64_t c = intArg(info, 3, "channels"), hw = intArg(info, 4, "hw"), blocked = intArg(info, 5, "blocked");
+  require(blocked >= 0 && blocked <= 7, "dropoutGrad: blocked must be a mask of 1 (dy), 2 (multiplier) and 4 (dz)");
+  require(c >= 1 && hw >= 1, "dropoutGrad: channels and hw must be at least 1");
+  const Buf dyBuf = bufArg(info, 0, "dy"), mBuf = bufArg(info, 1, "multiplier"), dzBuf = bufArg(info, 2, "dz");
+  require(!mBuf.bf16 && !dzBuf.bf16, "dropoutGrad: the multiplier and dz are fp32");
+  const int64_t n = static_cast<int64_t>(dzBuf.len);
+  require(n % (c * hw) == 0 && static_cast<int64_t>(dyBuf.len) == n && static_cast<int64_t>(mBuf.len) == n,
+          "dropoutGrad: dy, multiplier and dz must have one length, whole images of hw pixels");
+  const Act dy = actOf(dyBuf, blocked & 1, c, hw, "dy"), m = actOf(mBuf, blocked & 2, c, hw, "multiplier");
+  const Act dz = actOf(dzBuf, blocked & 4, c, hw, "dz");
+  if (dy.store == m.store && m.store == dz.store) {
+    // One layout throughout (fp32 in fp32 mode: the common case): elementwise in storage order.
+    const float *g = static_cast<const float*>(dy.data), *k = static_cast<const float*>(m.data);
+    float* out = static_cast<float*>(dz.data);
+    parallelFor(n, 1 << 16, [=](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; i++) out[i] = g[i] * k[i];
+    });
+    return info.Env().Undefined();
+  }
+  const int64_t slabs = dz.slabs();
+  // One task per (image, 16-channel slab): dy and the multiplier to fp32 scratch, multiplied, written to dz.
+  parallelFor(n / (c * hw) * slabs, std::max<int64_t>(1, (1 << 14) / (hw * 16)), [&](int64_t lo, int64_t hi) {
+    std::vector<float> g(static_cast<size_t>(hw * 16), 0.f), k(g.size(), 0.f);
+    for (int64_t t = lo; t < hi; t++) {
+      const int64_t img = t / slabs, cb = t % slabs;
+      gatherSlab(dy, img, cb, hw, g.data());
+      gatherSlab(m, img, cb, hw, k.data());
+      for (size_t i = 0; i < g.size(); i++) g[i] *= k[i];
+      scatterSlab(dz, img, cb, hw, g.data());
+    }
   });
   return info.Env().Undefined();
 }
@@ -61,6 +137,7 @@ Napi::Value DropoutAlea(const Napi::CallbackInfo& info) {
 
 void initDropout(Napi::Env env, Napi::Object exports) {
   exports.Set("dropoutAlea", Napi::Function::New(env, guarded<DropoutAlea>, "dropoutAlea"));
+  exports.Set("dropoutGrad", Napi::Function::New(env, guarded<DropoutGrad>, "dropoutGrad"));
 }
 
 }  // namespace gaplab

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "bf16.h"
+#include "layout.h"
 #include "common.h"
 
 namespace gaplab {
@@ -330,9 +331,6 @@ Napi::Value ReluBiasGradFn(const Napi::CallbackInfo& info) {
   for (int64_t k = 0; k < c; k++) db.data[k] = static_cast<float>(sums[k]);
   return info.Env().Undefined();
 }
-
-/** How a tensor argument of the resident ReLU-bias gradient is stored: fp32 NHWC, or nChw16c in fp32 or bf16. */
-enum Store { kNhwc = 0, kBlockedF32 = 1, kBlockedBf16 = 2 };
 
 /** 16 channels (block cb) of pixel p of image img, as fp32. */
 template <int S>

@@ -1,12 +1,14 @@
-// 2-D max and average pooling on NHWC buffers, forward and backward, with tfjs's cpu semantics: max picks the
-// first maximum in window order (its gradient goes there, found from the forward output), average divides by the in-bounds count forward and by
-// the full window size backward (as tfjs's cpu AvgPoolGrad does). Channels are the contiguous inner loop.
+// 2-D max and average pooling, forward and backward, with tfjs's cpu semantics: max picks the first maximum in window
+// order (its gradient goes there, found from the forward output), average divides by the in-bounds count forward and
+// by the full window size backward (as tfjs's cpu AvgPoolGrad does). Operands are fp32 NHWC or resident nChw16c (fp32
+// or bf16); each task copies one image's 16-channel slab to fp32 scratch, pools it there and writes the result back.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "common.h"
+#include "layout.h"
 
 namespace gaplab {
 namespace {
@@ -16,7 +18,6 @@ struct PoolShape {
   int64_t n, ih, iw, c, oh, ow, kh, kw, sh, sw, pt, pl;
 };
 constexpr size_t kPoolParams = 12;
-constexpr int64_t kChanBlock = 64;  // channels per task, so batch 1 still spreads over threads
 
 PoolShape parsePool(const std::vector<int64_t>& p) {
   PoolShape s{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]};
@@ -27,17 +28,15 @@ PoolShape parsePool(const std::vector<int64_t>& p) {
   return s;
 }
 
-/** Runs f(n, c0, c1) over tasks of (image, channel block). */
+/** Runs f(image, slab, scratch) over tasks of (image, 16-channel slab), so batch 1 still spreads over threads; each
+ *  chunk of tasks has its own zeroed fp32 scratch of `floats` values. */
 template <class F>
-void forTasks(const PoolShape& s, F&& f) {
-  const int64_t cblocks = (s.c + kChanBlock - 1) / kChanBlock;
-  const int64_t tasks = s.n * cblocks;
-  const int64_t perTask = s.oh * s.ow * s.kh * s.kw * std::min(s.c, kChanBlock);
-  parallelFor(tasks, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, perTask)), [&](int64_t lo, int64_t hi) {
-    for (int64_t t = lo; t < hi; t++) {
-      const int64_t n = t / cblocks, c0 = (t % cblocks) * kChanBlock;
-      f(n, c0, std::min(s.c, c0 + kChanBlock));
-    }
+void forSlabs(const PoolShape& s, int64_t floats, F&& f) {
+  const int64_t slabs = (s.c + 15) / 16;
+  const int64_t perTask = s.oh * s.ow * s.kh * s.kw * 16;
+  parallelFor(s.n * slabs, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, perTask)), [&](int64_t lo, int64_t hi) {
+    std::vector<float> scratch(static_cast<size_t>(floats), 0.f);
+    for (int64_t t = lo; t < hi; t++) f(t / slabs, t % slabs, scratch.data());
   });
 }
 
@@ -49,132 +48,139 @@ inline Window window(const PoolShape& s, int64_t oy, int64_t ox) {
   return Window{std::max<int64_t>(0, ry), std::min(s.ih, ry + s.kh), std::max<int64_t>(0, rx), std::min(s.iw, rx + s.kw)};
 }
 
-/** Max pool forward (empty windows cannot occur: parsePool checks every window overlaps the input). */
-void maxForward(const PoolShape& s, const float* x, float* y) {
-  forTasks(s, [&](int64_t n, int64_t c0, int64_t c1) {
-    const int64_t w = c1 - c0;
-    const float* xn = x + n * s.ih * s.iw * s.c;
-    for (int64_t oy = 0; oy < s.oh; oy++)
-      for (int64_t ox = 0; ox < s.ow; ox++) {
-        float* out = y + ((n * s.oh + oy) * s.ow + ox) * s.c + c0;
-        std::fill(out, out + w, -std::numeric_limits<float>::infinity());
-        const Window win = window(s, oy, ox);
-        for (int64_t r = win.r0; r < win.r1; r++)
-          for (int64_t q = win.c0; q < win.c1; q++) {
-            const float* px = xn + (r * s.iw + q) * s.c + c0;
-            for (int64_t k = 0; k < w; k++) out[k] = px[k] > out[k] ? px[k] : out[k];
+/** Forward over one slab: xs [ih * iw][16] -> ys [oh * ow][16]. Max keeps the first maximum (x > best); empty windows
+ *  cannot occur (parsePool checks every window overlaps the input). Average divides by the in-bounds count. */
+void forwardSlab(const PoolShape& s, bool max, const float* xs, float* ys) {
+  for (int64_t oy = 0; oy < s.oh; oy++)
+    for (int64_t ox = 0; ox < s.ow; ox++) {
+      float* out = ys + (oy * s.ow + ox) * 16;
+      std::fill(out, out + 16, max ? -std::numeric_limits<float>::infinity() : 0.f);
+      const Window win = window(s, oy, ox);
+      for (int64_t r = win.r0; r < win.r1; r++)
+        for (int64_t q = win.c0; q < win.c1; q++) {
+          const float* px = xs + (r * s.iw + q) * 16;
+          if (max) {
+            for (int k = 0; k < 16; k++) out[k] = px[k] > out[k] ? px[k] : out[k];
+          } else {
+            for (int k = 0; k < 16; k++) out[k] += px[k];
           }
-      }
-  });
-}
-
-void avgForward(const PoolShape& s, const float* x, float* y) {
-  forTasks(s, [&](int64_t n, int64_t c0, int64_t c1) {
-    const int64_t w = c1 - c0;
-    const float* xn = x + n * s.ih * s.iw * s.c;
-    for (int64_t oy = 0; oy < s.oh; oy++)
-      for (int64_t ox = 0; ox < s.ow; ox++) {
-        float* out = y + ((n * s.oh + oy) * s.ow + ox) * s.c + c0;
-        std::fill(out, out + w, 0.f);
-        const Window win = window(s, oy, ox);
-        for (int64_t r = win.r0; r < win.r1; r++)
-          for (int64_t q = win.c0; q < win.c1; q++) {
-            const float* px = xn + (r * s.iw + q) * s.c + c0;
-            for (int64_t k = 0; k < w; k++) out[k] += px[k];
-          }
+        }
+      if (!max) {
         const float inv = 1.f / static_cast<float>((win.r1 - win.r0) * (win.c1 - win.c0));
-        for (int64_t k = 0; k < w; k++) out[k] *= inv;
+        for (int k = 0; k < 16; k++) out[k] *= inv;
       }
-  });
+    }
 }
 
-/** Max pool backward given the forward output y: each window's gradient goes to the first pixel (in window order)
- *  equal to its maximum, which is the pixel the forward pass picked. Branch-free so the channel loop vectorizes. */
-void maxBackward(const PoolShape& s, const float* dy, const float* x, const float* y, float* dx) {
-  forTasks(s, [&](int64_t n, int64_t c0, int64_t c1) {
-    const int64_t w = c1 - c0;
-    const float* xn = x + n * s.ih * s.iw * s.c;
-    float* dxn = dx + n * s.ih * s.iw * s.c;
-    for (int64_t p = 0; p < s.ih * s.iw; p++) std::fill(dxn + p * s.c + c0, dxn + p * s.c + c1, 0.f);
-    float rem[kChanBlock];  // gradient not yet deposited, per channel
-    for (int64_t oy = 0; oy < s.oh; oy++)
-      for (int64_t ox = 0; ox < s.ow; ox++) {
-        const int64_t o = ((n * s.oh + oy) * s.ow + ox) * s.c + c0;
-        const float* ym = y + o;
-        std::copy(dy + o, dy + o + w, rem);
-        const Window win = window(s, oy, ox);
-        for (int64_t r = win.r0; r < win.r1; r++)
-          for (int64_t q = win.c0; q < win.c1; q++) {
-            const float* __restrict px = xn + (r * s.iw + q) * s.c + c0;
-            float* __restrict d = dxn + (r * s.iw + q) * s.c + c0;
-            const float* __restrict ymr = ym;
-            float* __restrict rr = rem;
-            // Bit masks rather than a branch or a select: this loop vectorizes (and inf/NaN gradients stay exact).
-            for (int64_t k = 0; k < w; k++) {
-              const uint32_t hit = 0u - static_cast<uint32_t>(px[k] == ymr[k]);
-              uint32_t g;
-              std::memcpy(&g, &rr[k], 4);
-              const uint32_t take = g & hit, keep = g & ~hit;
-              float t, kf;
-              std::memcpy(&t, &take, 4);
-              std::memcpy(&kf, &keep, 4);
-              d[k] += t;
-              rr[k] = kf;
-            }
+/** Max pool backward over one slab, given the forward output: each window's gradient goes to the first pixel (in
+ *  window order) equal to its maximum, which is the pixel the forward pass picked. dxs starts zeroed. Bit masks
+ *  rather than a branch or a select, so the lane loop vectorizes (and inf/NaN gradients stay exact). */
+void maxBackwardSlab(const PoolShape& s, const float* dys, const float* xs, const float* ys, float* dxs) {
+  alignas(64) float rem[16];  // gradient not yet deposited, per lane
+  for (int64_t oy = 0; oy < s.oh; oy++)
+    for (int64_t ox = 0; ox < s.ow; ox++) {
+      const int64_t o = (oy * s.ow + ox) * 16;
+      const float* __restrict ym = ys + o;
+      std::copy_n(dys + o, 16, rem);
+      const Window win = window(s, oy, ox);
+      for (int64_t r = win.r0; r < win.r1; r++)
+        for (int64_t q = win.c0; q < win.c1; q++) {
+          const float* __restrict px = xs + (r * s.iw + q) * 16;
+          float* __restrict d = dxs + (r * s.iw + q) * 16;
+          for (int k = 0; k < 16; k++) {
+            const uint32_t hit = 0u - static_cast<uint32_t>(px[k] == ym[k]);
+            uint32_t g;
+            std::memcpy(&g, &rem[k], 4);
+            const uint32_t take = g & hit, keep = g & ~hit;
+            float t, kf;
+            std::memcpy(&t, &take, 4);
+            std::memcpy(&kf, &keep, 4);
+            d[k] += t;
+            rem[k] = kf;
           }
-      }
-  });
+        }
+    }
 }
 
-/** Average pool backward with tfjs's cpu divisor (kh * kw for every window). */
-void avgBackward(const PoolShape& s, const float* dy, float* dx) {
+/** Average pool backward over one slab with tfjs's cpu divisor (kh * kw for every window); dxs starts zeroed. */
+void avgBackwardSlab(const PoolShape& s, const float* dys, float* dxs) {
   const float inv = 1.f / static_cast<float>(s.kh * s.kw);
-  forTasks(s, [&](int64_t n, int64_t c0, int64_t c1) {
-    const int64_t w = c1 - c0;
-    float* dxn = dx + n * s.ih * s.iw * s.c;
-    for (int64_t p = 0; p < s.ih * s.iw; p++) std::fill(dxn + p * s.c + c0, dxn + p * s.c + c1, 0.f);
-    for (int64_t oy = 0; oy < s.oh; oy++)
-      for (int64_t ox = 0; ox < s.ow; ox++) {
-        const float* g = dy + ((n * s.oh + oy) * s.ow + ox) * s.c + c0;
-        const Window win = window(s, oy, ox);
-        for (int64_t r = win.r0; r < win.r1; r++)
-          for (int64_t q = win.c0; q < win.c1; q++) {
-            float* d = dxn + (r * s.iw + q) * s.c + c0;
-            for (int64_t k = 0; k < w; k++) d[k] += g[k] * inv;
-          }
-      }
-  });
+  for (int64_t oy = 0; oy < s.oh; oy++)
+    for (int64_t ox = 0; ox < s.ow; ox++) {
+      const float* g = dys + (oy * s.ow + ox) * 16;
+      const Window win = window(s, oy, ox);
+      for (int64_t r = win.r0; r < win.r1; r++)
+        for (int64_t q = win.c0; q < win.c1; q++) {
+          float* d = dxs + (r * s.iw + q) * 16;
+          for (int k = 0; k < 16; k++) d[k] += g[k] * inv;
+        }
+    }
 }
 
-/** pool(kind, shape, x, y): kind 0 = max, 1 = avg. */
+/** Optional argument i as an integer mask, 0 when absent. */
+int64_t maskArg(const Napi::CallbackInfo& info, size_t i, int64_t max) {
+  const int64_t m = info.Length() > i && !info[i].IsUndefined() ? intArg(info, i, "blocked") : 0;
+  require(m >= 0 && m <= max, "pool: blocked must be a mask of the operands held in fp32 nChw16c");
+  return m;
+}
+
+/** Operand of n values (whole images of `hw` pixels): see actOf. */
+Act poolAct(const Buf& b, bool blocked, const PoolShape& s, int64_t hw, const char* name) {
+  require(static_cast<int64_t>(b.len) == s.n * hw * s.c, std::string("pool: ") + name + " has the wrong length");
+  return actOf(b, blocked, s.c, hw, name);
+}
+
+/** poolForward(kind, shape, x, y, blocked = 0): kind 0 = max, 1 = avg. x and y: fp32 NHWC, fp32 nChw16c (blocked bit 1
+ *  for x, 2 for y) or bf16 nChw16c (a Uint16Array; a bf16 y rounds, which a max never needs: it copies values). */
 Napi::Value PoolForward(const Napi::CallbackInfo& info) {
   const int64_t kind = intArg(info, 0, "kind");
   const PoolShape s = parsePool(intsArg(info, 1, kPoolParams, "shape"));
-  const F32 x = f32Arg(info, 2, "x"), y = f32Arg(info, 3, "y");
-  requireLen(x, s.n * s.ih * s.iw * s.c, "x");
-  requireLen(y, s.n * s.oh * s.ow * s.c, "y");
   require(kind == 0 || kind == 1, "pool: kind must be 0 (max) or 1 (avg)");
-  if (kind == 0) maxForward(s, x.data, y.data);
-  else avgForward(s, x.data, y.data);
+  const int64_t blocked = maskArg(info, 4, 3);
+  const Act x = poolAct(bufArg(info, 2, "x"), blocked & 1, s, s.ih * s.iw, "x");
+  const Act y = poolAct(bufArg(info, 3, "y"), blocked & 2, s, s.oh * s.ow, "y");
+  const int64_t in = s.ih * s.iw * 16, out = s.oh * s.ow * 16;
+  forSlabs(s, in + out, [&](int64_t img, int64_t cb, float* scratch) {
+    gatherSlab(x, img, cb, s.ih * s.iw, scratch);
+    forwardSlab(s, kind == 0, scratch, scratch + in);
+    scatterSlab(y, img, cb, s.oh * s.ow, scratch + in);
+  });
   return info.Env().Undefined();
 }
 
-/** poolBackward(kind, shape, dy, x (max only, else null), y (max only: the forward output), dx). */
+/** poolBackward(kind, shape, dy, x (max only, else null), y (max only: the forward output), dx, blocked = 0): each
+ *  operand stored as in poolForward, blocked bits 1 dy, 2 x, 4 y, 8 dx. */
 Napi::Value PoolBackward(const Napi::CallbackInfo& info) {
   const int64_t kind = intArg(info, 0, "kind");
   const PoolShape s = parsePool(intsArg(info, 1, kPoolParams, "shape"));
-  const F32 dy = f32Arg(info, 2, "dy"), x = f32OptArg(info, 3, "x"), y = f32OptArg(info, 4, "y");
-  const F32 dx = f32Arg(info, 5, "dx");
   require(kind == 0 || kind == 1, "pool: kind must be 0 (max) or 1 (avg)");
-  requireLen(dy, s.n * s.oh * s.ow * s.c, "dy");
-  requireLen(dx, s.n * s.ih * s.iw * s.c, "dx");
-  if (kind == 0) {
-    requireLen(x, s.n * s.ih * s.iw * s.c, "x");
-    requireLen(y, s.n * s.oh * s.ow * s.c, "y");
-    maxBackward(s, dy.data, x.data, y.data, dx.data);
-  } else {
-    avgBackward(s, dy.data, dx.data);
+  const int64_t blocked = maskArg(info, 6, 15);
+  const int64_t ihw = s.ih * s.iw, ohw = s.oh * s.ow;
+  const Act dy = poolAct(bufArg(info, 2, "dy"), blocked & 1, s, ohw, "dy");
+  const Act dx = poolAct(bufArg(info, 5, "dx"), blocked & 8, s, ihw, "dx");
+  const int64_t in = ihw * 16, out = ohw * 16;
+  if (kind == 1) {
+    forSlabs(s, in + out, [&](int64_t img, int64_t cb, float* scratch) {
+      float* dxs = scratch + out;
+      gatherSlab(dy, img, cb, ohw, scratch);
+      std::fill(dxs, dxs + in, 0.f);
+      avgBackwardSlab(s, scratch, dxs);
+      scatterSlab(dx, img, cb, ihw, dxs);
+    });
+    return info.Env().Undefined();
   }
+  require(info.Length() > 4 && !info[3].IsNull() && !info[4].IsNull(), "pool: max pooling's gradient needs x and y");
+  const Act x = poolAct(bufArg(info, 3, "x"), blocked & 2, s, ihw, "x");
+  const Act y = poolAct(bufArg(info, 4, "y"), blocked & 4, s, ohw, "y");
+  forSlabs(s, 2 * (in + out), [&](int64_t img, int64_t cb, float* scratch) {
+    float *dys = scratch, *ys = scratch + out, *xs = scratch + 2 * out, *dxs = scratch + 2 * out + in;
+    gatherSlab(dy, img, cb, ohw, dys);
+    gatherSlab(y, img, cb, ohw, ys);
+    gatherSlab(x, img, cb, ihw, xs);
+    std::fill(dxs, dxs + in, 0.f);
+    maxBackwardSlab(s, dys, xs, ys, dxs);
+    scatterSlab(dx, img, cb, ihw, dxs);
+  });
   return info.Env().Undefined();
 }
 

@@ -4,75 +4,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
-import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
-import type { NativeBackend } from '../../src/backend/native/backend.js';
 import { convBiasRelu } from '../../src/backend/native/fused-conv.js';
 import { reluBiasGradCalls } from '../../src/backend/native/kernels/fused.js';
 import { variableGradsFreeing } from '../../src/train/grads.js';
-import { nativeCount, nativeReady, outputsOn, randomArray, randomTensor, relError } from './helpers.js';
-import { needsNative } from '../requires.js';
-
-/** oneDNN ISAs with AVX-512 but no bf16 instructions, where it emulates bf16 (as in native-bf16.test.ts). */
-const EMULATING = ['avx512_core', 'avx512_core_vnni'];
-
-/** bf16 bits of x, rounded to nearest even (what oneDNN's conversions do). */
-function bf16Bits(x: number): number {
-  const u = new Uint32Array(new Float32Array([x]).buffer)[0]!;
-  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-function fromBits(b: number): number {
-  return new Float32Array(new Uint32Array([b << 16]).buffer)[0]!;
-}
-
-/** Offset of NHWC value (image, pixel, channel) in a resident tensor's nChw16c layout, [n, c/16, h*w, 16]. */
-function residentOffset(img: number, p: number, k: number, hw: number, c: number): number {
-  return img * c * hw + (k >> 4) * hw * 16 + p * 16 + (k & 15);
-}
-
-/** [n, h, w, c] NHWC values laid out as a bf16-resident tensor (bf16 bits). */
-function toResident(values: Float32Array, n: number, hw: number, c: number): Uint16Array {
-  const out = new Uint16Array(values.length);
-  for (let img = 0; img < n; img++)
-    for (let p = 0; p < hw; p++) for (let k = 0; k < c; k++) out[residentOffset(img, p, k, hw, c)] = bf16Bits(values[(img * hw + p) * c + k]!);
-  return out;
-}
-
-/** The same as an fp32-resident tensor (values unchanged). */
-function toResidentF32(values: Float32Array, n: number, hw: number, c: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let img = 0; img < n; img++)
-    for (let p = 0; p < hw; p++) for (let k = 0; k < c; k++) out[residentOffset(img, p, k, hw, c)] = values[(img * hw + p) * c + k]!;
-  return out;
-}
+import { nativeCount, outputsOn, randomArray, randomTensor, relError } from './helpers.js';
+import { bf16Bits, enterBf16, fromBits, residentSuite, toResident, toResidentF32 } from './resident-helpers.js';
 
 describe('native backend: resident activations', function () {
   this.timeout(60_000);
-  let addon: NativeAddon;
-  let backend: NativeBackend;
-
-  before(function () {
-    needsNative(this, nativeReady());
-    addon = loadAddon()!;
-    backend = tf.findBackend('native') as NativeBackend;
-  });
-  afterEach(() => {
-    addon?.setPrecision?.('fp32');
-    addon?.setConvLayout('auto');
-  });
-  after(() => tf.setBackend('cpu'));
-
-  /** bf16 mode natively or emulated; false (after checking the refusal) where oneDNN has no bf16 convolution. */
-  function enterBf16(): boolean {
-    const isa = addon.info().isa ?? '';
-    if (addon.bf16Supported?.()) addon.setPrecision!('bf16');
-    else if (EMULATING.includes(isa)) addon.setPrecision!('bf16', true);
-    else {
-      expect(() => addon.setPrecision!('bf16'), `bf16 on ISA ${isa}`).to.throw(/AVX512_BF16 or AMX/);
-      return false;
-    }
-    return true;
-  }
+  const env = residentSuite();
 
   it('residentToF32 puts value (image, pixel, channel) of the nChw16c bf16 layout at NHWC row image*hw + pixel', () => {
     // [2, 1, 3, 32]: value = 8*image + pixel + channel/32, compared as the bf16 values they round to.
@@ -83,10 +23,10 @@ describe('native backend: resident activations', function () {
     // Hand-computed: image 1, pixel 2, channel 17 sits at 1*32*3 + 1*3*16 + 2*16 + 1 = 177.
     expect(fromBits(res[177]!)).to.equal(fromBits(bf16Bits(1 * 8 + 2 + 17 / 32)));
     const out = new Float32Array(nhwc.length);
-    addon.residentToF32!(res, out, c, hw);
+    env.addon.residentToF32!(res, out, c, hw);
     for (let i = 0; i < nhwc.length; i++) expect(out[i], `value ${i}`).to.equal(fromBits(bf16Bits(nhwc[i]!)));
-    expect(() => addon.residentToF32!(res, out, 24, hw)).to.throw(/multiple of 16/);
-    expect(() => addon.residentToF32!(res, new Float32Array(5), c, hw)).to.throw(/dst has 5 elements/);
+    expect(() => env.addon.residentToF32!(res, out, 24, hw)).to.throw(/multiple of 16/);
+    expect(() => env.addon.residentToF32!(res, new Float32Array(5), c, hw)).to.throw(/dst has 5 elements/);
   });
 
   it('reluBiasGradResident: dz = dy where y > 0, rounded to bf16 in the resident layout; db sums dz before rounding', () => {
@@ -96,55 +36,55 @@ describe('native backend: resident activations', function () {
     y[0] = 0; y[1] = -0; y[2] = NaN; y[3] = Infinity; y[4] = fromBits(1);
     const yRes = toResident(y, n, hw, c), dyRes = toResident(dy, n, hw, c);
     const yRounded = new Float32Array(len), dyRounded = new Float32Array(len);
-    addon.residentToF32!(yRes, yRounded, c, hw);
-    addon.residentToF32!(dyRes, dyRounded, c, hw);
+    env.addon.residentToF32!(yRes, yRounded, c, hw);
+    env.addon.residentToF32!(dyRes, dyRounded, c, hw);
     for (const [dyIn, yIn, dyRef, yRef, what] of [
       [dy, y, dy, y, 'fp32 dy, fp32 y'], [dy, yRes, dy, yRounded, 'fp32 dy, resident y'],
       [dyRes, yRes, dyRounded, yRounded, 'resident dy and y'],
     ] as const) {
       const dz = new Uint16Array(len), db = new Float32Array(c);
-      addon.reluBiasGradResident!(dyIn, yIn, dz, db, c, hw);
+      env.addon.reluBiasGradResident!(dyIn, yIn, dz, db, c, hw);
       // Reference: the fp32 kernel on the same values, then dz rounded into the resident layout.
       const refDz = new Float32Array(len), refDb = new Float32Array(c);
-      addon.reluBiasGrad!(dyRef, yRef, refDz, refDb, c);
+      env.addon.reluBiasGrad!(dyRef, yRef, refDz, refDb, c);
       expect(Array.from(dz), `${what}: dz`).to.deep.equal(Array.from(toResident(refDz, n, hw, c)));
       expect(relError(refDb, db), `${what}: db`).to.be.at.most(1e-6);
     }
     // The mask by hand: y = +0, -0 and NaN give 0; +inf and the smallest subnormal pass dy through.
     const dz = new Uint16Array(len), db = new Float32Array(c), out = new Float32Array(len);
-    addon.reluBiasGradResident!(dy, y, dz, db, c, hw);
-    addon.residentToF32!(dz, out, c, hw);
+    env.addon.reluBiasGradResident!(dy, y, dz, db, c, hw);
+    env.addon.residentToF32!(dz, out, c, hw);
     expect(Array.from(out.subarray(0, 5))).to.deep.equal([0, 0, 0, fromBits(bf16Bits(dy[3]!)), fromBits(bf16Bits(dy[4]!))]);
   });
 
   it('a bf16 convolution with 16k output channels stays resident until a kernel reads fp32, which gets its bf16 values', function () {
-    if (!enterBf16()) return;
+    if (!enterBf16(env.addon)) return;
     const x = randomTensor([2, 6, 6, 16], 1), w = randomTensor([3, 3, 16, 32], 2);
-    const heap0 = backend.heapBytes(), resident0 = backend.residentCount();
+    const heap0 = env.backend.heapBytes(), resident0 = env.backend.residentCount();
     tf.setBackend('native');
     const xs = tf.tensor(x.dataSync(), x.shape), ws = tf.tensor(w.dataSync(), w.shape);
     const y = tf.conv2d(xs as tf.Tensor4D, ws as tf.Tensor4D, 1, 'same');
-    expect(backend.resident(y), 'resident after the convolution').to.not.equal(undefined);
-    expect(backend.residentCount()).to.equal(resident0 + 1);
+    expect(env.backend.resident(y), 'resident after the convolution').to.not.equal(undefined);
+    expect(env.backend.residentCount()).to.equal(resident0 + 1);
     const got = y.dataSync();
-    expect(backend.resident(y), 'fp32 once read').to.equal(undefined);
-    expect(backend.residentCount()).to.equal(resident0);
+    expect(env.backend.resident(y), 'fp32 once read').to.equal(undefined);
+    expect(env.backend.residentCount()).to.equal(resident0);
     // The same convolution in bf16 with fp32 output (a fixed layout: no resident outputs), rounded to bf16: every
     // value the same or one bf16 step away (oneDNN may sum in another order for a bf16 destination).
-    addon.setConvLayout('blocked');
+    env.addon.setConvLayout('blocked');
     const y32 = tf.conv2d(xs as tf.Tensor4D, ws as tf.Tensor4D, 1, 'same');
-    expect(backend.resident(y32), 'fixed layouts stay fp32').to.equal(undefined);
+    expect(env.backend.resident(y32), 'fixed layouts stay fp32').to.equal(undefined);
     const ref = y32.dataSync();
     for (let i = 0; i < ref.length; i++) {
       expect(new Float32Array([got[i]!])[0], `value ${i} is a bf16 value`).to.equal(fromBits(bf16Bits(got[i]!)));
       expect(Math.abs(bf16Bits(got[i]!) - bf16Bits(ref[i]!)), `value ${i}: ${got[i]} vs ${ref[i]}`).to.be.at.most(1);
     }
     tf.dispose([xs, ws, y, y32, x, w]);
-    expect(backend.heapBytes(), 'heap back where it was').to.equal(heap0);
+    expect(env.backend.heapBytes(), 'heap back where it was').to.equal(heap0);
   });
 
   it('forward and backward of two fused conv layers through resident tensors agree with fp32 to bf16 precision', function () {
-    if (!enterBf16()) return;
+    if (!enterBf16(env.addon)) return;
     const shapes = { x: [2, 8, 8, 16], w1: [3, 3, 16, 32], b1: [32], w2: [1, 1, 32, 16], b2: [16], g: [2, 8, 8, 16] };
     // Non-negative inputs, weights and biases keep every pre-activation well above 0: bf16 rounds the convolution's sum
     // before its bias and ReLU where the output is bf16, which flips ReLU masks of values near 0 (each flip moves a
@@ -164,12 +104,11 @@ describe('native backend: resident activations', function () {
       return tf.grads(f)([t.x, t.w1, t.b1, t.w2, t.b2]);
     };
     const ref = outputsOn('cpu', run(false));
-    const calls = reluBiasGradCalls.resident, tensors = tf.memory().numTensors, heap0 = backend.heapBytes();
+    const calls = reluBiasGradCalls.resident, tensors = tf.memory().numTensors, heap0 = env.backend.heapBytes();
     const got = outputsOn('native', run(true));
     expect(reluBiasGradCalls.resident - calls, 'both ReLU-bias gradients (32 and 16 channels) written resident').to.equal(2);
     expect(tf.memory().numTensors, 'tensors left behind').to.equal(tensors);
-    expect(backend.heapBytes(), 'heap blocks left behind').to.equal(heap0);
-    // A scrambled layout would be off by O(1); two bf16 layers stay within a few 2^-8.
+    expect(env.backend.heapBytes(), 'heap blocks left behind').to.equal(heap0);
     // A scrambled layout would be off by O(1); two bf16 layers stay within a few 2^-8.
     ['dx', 'dw1', 'db1', 'dw2', 'db2'].forEach((what, i) => expect(relError(ref[i]!.values, got[i]!.values), what).to.be.below(0.02));
   });
@@ -178,39 +117,39 @@ describe('native backend: resident activations', function () {
     const n = 2, hw = 5, c = 48, len = n * hw * c;
     const dy = randomArray(len, 11), y = randomArray(len, 12);
     const back = new Float32Array(len);
-    addon.residentToF32!(toResidentF32(y, n, hw, c), back, c, hw);
+    env.addon.residentToF32!(toResidentF32(y, n, hw, c), back, c, hw);
     expect(Array.from(back)).to.deep.equal(Array.from(y));
     const refDz = new Float32Array(len), refDb = new Float32Array(c);
-    addon.reluBiasGrad!(dy, y, refDz, refDb, c);
+    env.addon.reluBiasGrad!(dy, y, refDz, refDb, c);
     // dy NHWC with y resident, and both resident (blocked mask bits 2 and 3).
     for (const [dyIn, blocked] of [[dy, 2], [toResidentF32(dy, n, hw, c), 3]] as const) {
       const dz = new Float32Array(len), db = new Float32Array(c);
-      addon.reluBiasGradResident!(dyIn, toResidentF32(y, n, hw, c), dz, db, c, hw, blocked);
+      env.addon.reluBiasGradResident!(dyIn, toResidentF32(y, n, hw, c), dz, db, c, hw, blocked);
       expect(Array.from(dz), `blocked ${blocked}: dz`).to.deep.equal(Array.from(toResidentF32(refDz, n, hw, c)));
       expect(relError(refDb, db), `blocked ${blocked}: db`).to.be.at.most(1e-6);
     }
   });
 
   it('fp32: a 16k-channel convolution output stays resident, bit for bit the blocked convolution\'s NHWC output', () => {
-    addon.setPrecision?.('fp32');
+    env.addon.setPrecision?.('fp32');
     tf.setBackend('native');
     const x = randomTensor([2, 6, 6, 16], 50), w = randomTensor([3, 3, 16, 32], 51);
-    const heap0 = backend.heapBytes();
+    const heap0 = env.backend.heapBytes();
     const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
-    const r = backend.resident(y);
+    const r = env.backend.resident(y);
     expect(r?.view, 'an fp32-resident output').to.be.instanceOf(Float32Array);
     const got = Array.from(y.dataSync());
-    expect(backend.resident(y), 'fp32 NHWC once read').to.equal(undefined);
-    addon.setConvLayout('blocked');
+    expect(env.backend.resident(y), 'fp32 NHWC once read').to.equal(undefined);
+    env.addon.setConvLayout('blocked');
     const y2 = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
-    expect(backend.resident(y2)).to.equal(undefined);
+    expect(env.backend.resident(y2)).to.equal(undefined);
     expect(got).to.deep.equal(Array.from(y2.dataSync()));
     tf.dispose([x, w, y, y2]);
-    expect(backend.heapBytes()).to.equal(heap0);
+    expect(env.backend.heapBytes()).to.equal(heap0);
   });
 
   it('fp32: two fused conv layers through resident tensors give the cpu backend\'s output and gradients (1e-5)', () => {
-    addon.setPrecision?.('fp32');
+    env.addon.setPrecision?.('fp32');
     const shapes = [[2, 8, 8, 16], [3, 3, 16, 32], [32], [1, 1, 32, 16], [16], [2, 8, 8, 16]];
     const geo = { strides: [1, 1] as [number, number], pad: 'same' as const };
     const run = (fused: boolean) => () => {
@@ -222,11 +161,11 @@ describe('native backend: resident activations', function () {
       return [layer(layer(x!, w1!, b1!), w2!, b2!), ...tf.grads(f)([x!, w1!, b1!, w2!, b2!])];
     };
     const ref = outputsOn('cpu', run(false));
-    const calls = reluBiasGradCalls.resident, tensors = tf.memory().numTensors, heap0 = backend.heapBytes();
+    const calls = reluBiasGradCalls.resident, tensors = tf.memory().numTensors, heap0 = env.backend.heapBytes();
     const got = outputsOn('native', run(true));
     expect(reluBiasGradCalls.resident - calls, 'both ReLU-bias gradients written resident').to.equal(2);
     expect(tf.memory().numTensors).to.equal(tensors);
-    expect(backend.heapBytes()).to.equal(heap0);
+    expect(env.backend.heapBytes()).to.equal(heap0);
     ['y', 'dx', 'dw1', 'db1', 'dw2', 'db2'].forEach((what, i) => expect(relError(ref[i]!.values, got[i]!.values), what).to.be.at.most(1e-5));
   });
 

@@ -64,16 +64,20 @@ export interface NativeAddon {
     momentum: number, lr: number, nesterov: boolean): void;
   /** tf.dropout's training pass for one seed: multiplier = floor(u + keep) / keep over seedrandom's Alea from `state`
    *  ([s0, s1, s2, c]), y = x * multiplier (absent in older addons). */
-  dropoutAlea?(x: Float32Array, y: Float32Array, multiplier: Float32Array, state: Float64Array, keep: number): void;
+  dropoutAlea?(x: Float32Array | Uint16Array, y: Float32Array | Uint16Array, multiplier: Float32Array, state: Float64Array, keep: number,
+    channels?: number, hw?: number): void;
+  /** dz = dy * multiplier; blocked bits 1 dy, 2 multiplier, 4 dz mark fp32 nChw16c arrays (a Uint16Array dy is bf16). */
+  dropoutGrad?(dy: Float32Array | Uint16Array, multiplier: Float32Array, dz: Float32Array, channels: number, hw: number, blocked: number): void;
   /** reluBiasGrad writing dz resident (a Uint16Array: bf16, rounded; a Float32Array: fp32), dy and y resident or fp32
    *  NHWC (a Float32Array is resident where `blocked` has bit 1 (dy) or 2 (y)); db sums dz before rounding. */
   reluBiasGradResident?(dy: Float32Array | Uint16Array, y: Float32Array | Uint16Array, dz: Uint16Array | Float32Array, db: Float32Array,
     channels: number, hw: number, blocked?: number): void;
-  /** kind 0 = max, 1 = avg; shape: [n, ih, iw, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. */
-  poolForward(kind: number, shape: Int32Array, x: Float32Array, y: Float32Array): void;
-  /** x and y (the forward output) for max pooling, null for average. */
-  poolBackward(kind: number, shape: Int32Array, dy: Float32Array, x: Float32Array | null, y: Float32Array | null,
-    dx: Float32Array): void;
+  /** kind 0 = max, 1 = avg; shape: [n, ih, iw, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. Operands are fp32
+   *  NHWC, fp32 nChw16c (Float32Arrays with their `blocked` bit: 1 x, 2 y) or bf16 nChw16c (Uint16Arrays). */
+  poolForward(kind: number, shape: Int32Array, x: Float32Array | Uint16Array, y: Float32Array | Uint16Array, blocked?: number): void;
+  /** x and y (the forward output) for max pooling, null for average; blocked bits 1 dy, 2 x, 4 y, 8 dx. */
+  poolBackward(kind: number, shape: Int32Array, dy: Float32Array | Uint16Array, x: Float32Array | Uint16Array | null,
+    y: Float32Array | Uint16Array | null, dx: Float32Array | Uint16Array, blocked?: number): void;
   /** dims: [batchA, batchB, m, n, k, transposeA, transposeB]. */
   matmul(a: Float32Array, b: Float32Array, y: Float32Array, dims: Int32Array, bias: Float32Array | null,
     activation: number, alpha: number): void;

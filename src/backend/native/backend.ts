@@ -146,19 +146,34 @@ export class NativeBackend extends MathBackendCPU {
    * the caller writes fp32 NHWC instead). The block is freed if `write` throws.
    */
   residentOutput(shape: number[], write: (view: Uint16Array | Float32Array) => void): TensorInfo | undefined {
-    if (!this.heap || shape.length !== 4 || !this.residentOutputs(shape[3]!)) return undefined;
-    const n = shape.reduce((p, d) => p * d, 1);
-    const bf16 = this.addon.getPrecision?.() === 'bf16';
-    const offset = this.addon.heapAlloc!(n * (bf16 ? 2 : 4));
-    if (offset < 0) return undefined;
-    const view = bf16 ? new Uint16Array(this.heap, offset, n) : new Float32Array(this.heap, offset, n);
+    return this.residentOutputsOf([{ shape }], ([view]) => write(view!))?.[0];
+  }
+
+  /**
+   * Several resident outputs written by one call (each in the current precision, or fp32 where `f32`), all or none:
+   * undefined where any cannot be (see residentOutput), with every block freed, as when `write` throws.
+   */
+  residentOutputsOf(specs: Array<{ shape: number[]; f32?: boolean }>, write: (views: Array<Uint16Array | Float32Array>) => void): TensorInfo[] | undefined {
+    if (!this.heap || !specs.every((o) => o.shape.length === 4 && this.residentOutputs(o.shape[3]!))) return undefined;
+    const blocks: Array<{ view: Uint16Array | Float32Array; offset: number }> = [];
+    const freeAll = () => blocks.forEach((b) => this.addon.heapFree!(b.offset));
+    for (const { shape, f32 } of specs) {
+      const n = shape.reduce((p, d) => p * d, 1);
+      const bf16 = !f32 && this.bf16();
+      const offset = this.addon.heapAlloc!(n * (bf16 ? 2 : 4));
+      if (offset < 0) {
+        freeAll();
+        return undefined;
+      }
+      blocks.push({ view: bf16 ? new Uint16Array(this.heap, offset, n) : new Float32Array(this.heap, offset, n), offset });
+    }
     try {
-      write(view);
+      write(blocks.map((b) => b.view));
     } catch (e) {
-      this.addon.heapFree!(offset);
+      freeAll();
       throw e;
     }
-    return this.makeResident(shape, { view, offset });
+    return blocks.map((b, i) => this.makeResident(specs[i]!.shape, b));
   }
 
   /**
@@ -185,14 +200,19 @@ export class NativeBackend extends MathBackendCPU {
 
   /**
    * What a resident-capable kernel passes the addon for t: its resident view (`resident: true`) when that is in the
-   * current precision (bf16 in bf16, fp32 in fp32), else its fp32 NHWC values (materialized if need be), or undefined
-   * where the kernel must fall back (see f32).
+   * current precision (bf16 in bf16, fp32 in fp32; either with `anyPrecision`, for kernels that read both storages),
+   * else its fp32 NHWC values (materialized if need be), or undefined where the kernel must fall back (see f32).
    */
-  operand(t: TensorInfo): { v: Float32Array | Uint16Array; resident: boolean } | undefined {
+  operand(t: TensorInfo, anyPrecision = false): { v: Float32Array | Uint16Array; resident: boolean } | undefined {
     const r = this.resident(t);
-    if (r && (r.view instanceof Uint16Array) === (this.addon.getPrecision?.() === 'bf16')) return { v: r.view, resident: true };
+    if (r && (anyPrecision || (r.view instanceof Uint16Array) === this.bf16())) return { v: r.view, resident: true };
     const v = this.f32(t);
     return v && { v, resident: false };
+  }
+
+  /** True in precision bf16 (resident outputs are then bf16). */
+  bf16(): boolean {
+    return this.addon.getPrecision?.() === 'bf16';
   }
 
   /** The resident storage of t, if t is held so under the shape it was made with. */

@@ -6,7 +6,7 @@ import seedrandom from 'seedrandom';
 
 import type { NativeBackend } from './backend.js';
 import { NATIVE_BACKEND_NAME } from './gradients.js';
-import { DROPOUT } from './kernels/dropout.js';
+import { DROPOUT, DROPOUT_GRAD } from './kernels/dropout.js';
 
 /** Alea's state after seeding with `seed` as tf.randomUniform seeds it (a number becomes its decimal string). */
 export function aleaState(seed: number | string): [number, number, number, number] {
@@ -23,7 +23,10 @@ function nativeDropout_(x: Tensor, rate: number, seed: number | string): Tensor 
   const op = tf.customGrad(((xi: Tensor, save: (t: Tensor[]) => void) => {
     const [y, mult] = engine.runKernel(DROPOUT, { x: xi }, { keep: 1 - rate, state: aleaState(seed) }) as Tensor[];
     save([mult!]);
-    return { value: y!, gradFunc: (dy: Tensor, saved: Tensor[]) => tf.mul(dy, saved[0]!) };
+    // dy * multiplier; the native kernel reads a resident multiplier (and dy) in its own layout.
+    const gradFunc = (dy: Tensor, saved: Tensor[]) => (tf.getBackend() === NATIVE_BACKEND_NAME && dy.rank === 4 &&
+      (tf.backend() as NativeBackend).addon.dropoutGrad ? engine.runKernel(DROPOUT_GRAD, { dy, multiplier: saved[0]! }) as Tensor : tf.mul(dy, saved[0]!));
+    return { value: y!, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(x) as Tensor;
 }

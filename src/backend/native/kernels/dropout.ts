@@ -1,27 +1,67 @@
-// Native kernel of dropout's training pass (see ../dropout.ts): tfjs's mask, drawn and applied in the addon.
+// Native kernels of dropout's training pass and its gradient (see ../dropout.ts): tfjs's mask, drawn and applied in
+// the addon, on fp32 NHWC or resident tensors.
 import type { NativeBackend } from '../backend.js';
 import { input, numAttr, sizeOf, type NativeKernel } from './common.js';
 
 /** Input x; attrs keep (1 - rate) and state ([s0, s1, s2, c], seedrandom's Alea right after seeding); outputs
- *  y = x * multiplier and multiplier = floor(u + keep) / keep, bit for bit what tf.dropout gives for that seed. */
+ *  y = x * multiplier and multiplier = floor(u + keep) / keep, bit for bit what tf.dropout gives for that seed. A
+ *  resident x (the pooled output of a block) gives a resident y (the next convolution's input, no reorder) in the
+ *  current precision and an fp32 resident multiplier; otherwise both are fp32 NHWC. */
 export const DROPOUT = 'GaplabDropout';
+
+/** Inputs dy and multiplier (dropout's second output); output dy * multiplier in float32, as tf.mul gives it. */
+export const DROPOUT_GRAD = 'GaplabDropoutGrad';
 
 const dropout: NativeKernel = {
   kernelName: DROPOUT,
   impl: (inputs, backend: NativeBackend, attrs) => {
     const x = input(inputs, 'x');
-    const xv = x && backend.f32(x);
+    const xo = x && backend.operand(x, true);
     const state = attrs.state as number[] | undefined;
     const run = backend.addon.dropoutAlea;
-    if (!x || !xv || !run || !Array.isArray(state) || state.length !== 4) {
+    if (!x || !xo || !run || !Array.isArray(state) || state.length !== 4) {
       throw new Error(`${DROPOUT} needs float32 x, the Alea state [s0, s1, s2, c] and an addon with dropoutAlea`);
     }
-    const n = sizeOf(x.shape);
+    const keep = numAttr(attrs, 'keep', 1);
+    const st = Float64Array.from(state);
+    const shape = x.shape.slice();
+    if (xo.resident && backend.addon.dropoutGrad) {
+      const [, h, w, c] = shape as [number, number, number, number];
+      const out = backend.residentOutputsOf([{ shape }, { shape, f32: true }], ([y, mult]) =>
+        run.call(backend.addon, xo.v, y!, mult as Float32Array, st, keep, c, h * w));
+      if (out) return out;
+    }
+    const xv = xo.resident ? backend.f32(x)! : (xo.v as Float32Array);
+    const n = sizeOf(shape);
     const y = backend.allocFloat32(n), mult = backend.allocFloat32(n);
     // An empty tensor: empty outputs (the addon takes no empty arrays).
-    if (n > 0) run.call(backend.addon, xv, y, mult, Float64Array.from(state), numAttr(attrs, 'keep', 1));
-    return [backend.makeOutput32(x.shape.slice(), y), backend.makeOutput32(x.shape.slice(), mult)];
+    if (n > 0) run.call(backend.addon, xv, y, mult, st, keep);
+    return [backend.makeOutput32(shape, y), backend.makeOutput32(shape.slice(), mult)];
   },
 };
 
-export const dropoutKernels: NativeKernel[] = [dropout];
+/** dz is resident (fp32 nChw16c) where dy is a resident fp32 tensor in fp32 mode, else fp32 NHWC (a bf16 dz would
+ *  round the product). */
+const dropoutGrad: NativeKernel = {
+  kernelName: DROPOUT_GRAD,
+  impl: (inputs, backend: NativeBackend) => {
+    const dy = input(inputs, 'dy'), mult = input(inputs, 'multiplier');
+    const dyo = dy && backend.operand(dy, true), mo = mult && backend.operand(mult, true);
+    const run = backend.addon.dropoutGrad;
+    if (!dy || !mult || !dyo || !mo || !run || dy.shape.length !== 4 || dy.shape.join() !== mult.shape.join() || mo.v instanceof Uint16Array) {
+      throw new Error(`${DROPOUT_GRAD} needs float32 dy and multiplier of one [n, h, w, c] shape and an addon with dropoutGrad`);
+    }
+    const shape = dy.shape.slice();
+    const [, h, w, c] = shape as [number, number, number, number];
+    const bits = (dyo.resident && dyo.v instanceof Float32Array ? 1 : 0) | (mo.resident ? 2 : 0);
+    const write = (dz: Float32Array, blocked: boolean) => run.call(backend.addon, dyo.v, mo.v as Float32Array, dz, c, h * w, bits | (blocked ? 4 : 0));
+    if (sizeOf(shape) === 0) return backend.makeOutput32(shape, new Float32Array(0));
+    const resident = bits & 1 && !backend.bf16() ? backend.residentOutput(shape, (v) => write(v as Float32Array, true)) : undefined;
+    if (resident) return resident;
+    const dz = backend.allocFloat32(sizeOf(shape));
+    write(dz, false);
+    return backend.makeOutput32(shape, dz);
+  },
+};
+
+export const dropoutKernels: NativeKernel[] = [dropout, dropoutGrad];

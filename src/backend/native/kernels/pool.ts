@@ -1,4 +1,5 @@
-// Native MaxPool, MaxPoolGrad, AvgPool and AvgPoolGrad on NHWC tensors (tfjs cpu semantics, see native/src/pool.cc).
+// Native MaxPool, MaxPoolGrad, AvgPool and AvgPoolGrad on fp32 NHWC or resident tensors (tfjs cpu semantics, see
+// native/src/pool.cc).
 import { backend_util } from '@tensorflow/tfjs';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 
@@ -27,35 +28,59 @@ export function poolShape(xShape: readonly number[], attrs: NamedAttrMap): { inf
   return { info, shape };
 }
 
+/** The addon's blocked mask bit for an operand: set for a resident fp32 (nChw16c) array; a Uint16Array is bf16
+ *  nChw16c whatever the mask says, anything else fp32 NHWC. */
+function blockedBit(o: { v: Float32Array | Uint16Array; resident: boolean }, bit: number): number {
+  return o.resident && o.v instanceof Float32Array ? bit : 0;
+}
+
+/**
+ * Pooling reads resident inputs in their own layout. Its output is resident where its input was (so the layers after
+ * a pooled block, dropout and the next convolution, take it with no reorder): a max in the current precision (it
+ * copies values, so bf16 loses nothing), an average in fp32 only (in bf16 mode the average is written fp32 NHWC, not
+ * rounded). Otherwise fp32 NHWC, as tfjs's own kernel writes it.
+ */
 function poolForward(kind: keyof typeof KIND): NativeKernel {
   return {
     kernelName: kind === 'max' ? 'MaxPool' : 'AvgPool',
     impl: (inputs, backend: NativeBackend, attrs): TensorInfo | undefined => {
       const x = input(inputs, 'x');
-      const xv = x && backend.f32(x);
+      const xo = x && backend.operand(x, true);
       const geo = x && poolShape(x.shape, attrs);
-      if (!xv || !geo) return undefined;
-      const y = backend.allocFloat32(sizeOf(geo.info.outShape));
-      backend.addon.poolForward(KIND[kind], geo.shape, xv, y);
-      return backend.makeOutput32(geo.info.outShape, y);
+      if (!xo || !geo) return undefined;
+      const outShape = geo.info.outShape;
+      const run = (y: Float32Array | Uint16Array, yBlocked: boolean) =>
+        backend.addon.poolForward(KIND[kind], geo.shape, xo.v, y, blockedBit(xo, 1) | (yBlocked ? 2 : 0));
+      const resident = xo.resident && (kind === 'max' || !backend.bf16()) ? backend.residentOutput(outShape, (view) => run(view, true)) : undefined;
+      if (resident) return resident;
+      const y = backend.allocFloat32(sizeOf(outShape));
+      run(y, false);
+      return backend.makeOutput32(outShape, y);
     },
   };
 }
 
+/** Gradients read every operand in its own storage; dx is resident (fp32 nChw16c) where the pooled input was and the
+ *  precision is fp32 (a bf16 dx would round the sums of overlapping windows), else fp32 NHWC. */
 function poolBackward(kind: keyof typeof KIND): NativeKernel {
   return {
     kernelName: kind === 'max' ? 'MaxPoolGrad' : 'AvgPoolGrad',
     impl: (inputs, backend: NativeBackend, attrs): TensorInfo | undefined => {
       const dy = input(inputs, 'dy'), x = input(inputs, 'input'), y = input(inputs, 'output');
-      const dyv = dy && backend.f32(dy);
-      const xv = x && backend.f32(x);
+      const dyo = dy && backend.operand(dy, true);
+      const xo = x && backend.operand(x, true);
       const geo = x && poolShape(x.shape, attrs);
-      if (!dy || !dyv || !x || !xv || !geo || sizeOf(dy.shape) !== sizeOf(geo.info.outShape)) return undefined;
+      if (!dy || !dyo || !x || !xo || !geo || sizeOf(dy.shape) !== sizeOf(geo.info.outShape)) return undefined;
       // Max: the forward output tells which pixel won each window.
-      const yv = kind === 'max' ? y && backend.f32(y) : null;
-      if (yv === undefined || (yv && yv.length !== dyv.length)) return undefined;
-      const dx = backend.allocFloat32(xv.length);
-      backend.addon.poolBackward(KIND[kind], geo.shape, dyv, kind === 'max' ? xv : null, yv, dx);
+      const yo = kind === 'max' ? y && backend.operand(y, true) : null;
+      if (yo === undefined || (yo && yo.v.length !== dyo.v.length)) return undefined;
+      const run = (dx: Float32Array | Uint16Array, dxBlocked: boolean) => backend.addon.poolBackward(
+        KIND[kind], geo.shape, dyo.v, kind === 'max' ? xo.v : null, yo ? yo.v : null, dx,
+        blockedBit(dyo, 1) | blockedBit(xo, 2) | (yo ? blockedBit(yo, 4) : 0) | (dxBlocked ? 8 : 0));
+      const resident = xo.resident && !backend.bf16() ? backend.residentOutput(x.shape.slice(), (view) => run(view, true)) : undefined;
+      if (resident) return resident;
+      const dx = backend.allocFloat32(sizeOf(x.shape));
+      run(dx, false);
       return backend.makeOutput32(x.shape.slice(), dx);
     },
   };
