@@ -416,7 +416,8 @@ void reluBiasDispatch(int dyKind, int yKind, const void* dy, const void* y, void
  *  (nChw16c: a Uint16Array dz in bf16, rounded to nearest even; a Float32Array dz in fp32) for the convolutions'
  *  backward passes to read in their own layout. dy and y each: a Uint16Array (bf16 nChw16c), or a Float32Array, fp32
  *  nChw16c where `blocked` has bit 1 (dy) or 2 (y) set, else fp32 NHWC. db sums dz's values before rounding (in fp32
- *  over runs of 32 pixels, then in double), per thread over contiguous images, combined in order. */
+ *  over runs of 32 pixels, then in double), per thread over contiguous images, combined in order. dz may be dy (in place) where
+ *  dy is resident in dz's precision. */
 Napi::Value ReluBiasGradResidentFn(const Napi::CallbackInfo& info) {
   const Buf dy = bufArg(info, 0, "dy"), y = bufArg(info, 1, "y"), dz = bufArg(info, 2, "dz");
   const F32 db = f32Arg(info, 3, "db");
@@ -430,6 +431,15 @@ Napi::Value ReluBiasGradResidentFn(const Napi::CallbackInfo& info) {
   requireLen(db, c, "db");
   const int dyKind = dy.bf16 ? kBlockedBf16 : ((blocked & 1) ? kBlockedF32 : kNhwc);
   const int yKind = y.bf16 ? kBlockedBf16 : ((blocked & 2) ? kBlockedF32 : kNhwc);
+  // dz may be dy itself where both are stored alike (every 16 values are read before they are written), else apart.
+  const size_t dzBytes = dz.len * (dz.bf16 ? 2 : 4);
+  auto apart = [&](const Buf& b) {
+    const char *p = static_cast<const char*>(b.data), *q = static_cast<const char*>(dz.data);
+    return p + b.len * (b.bf16 ? 2 : 4) <= q || q + dzBytes <= p;
+  };
+  require(apart(dy) || (dy.data == dz.data && dyKind != kNhwc && dy.bf16 == dz.bf16),
+          "reluBiasGradResident: dz must be dy (both resident, one precision) or not overlap it");
+  require(apart(y), "reluBiasGradResident: dz must not overlap y");
   const int64_t images = n / (c * hw);
   const bool outBf16 = dz.bf16;
   const std::vector<double> sums = splitRows(images, 1, c, 0.0, combine<kSum>, [&](double* acc, int64_t lo, int64_t hi) {

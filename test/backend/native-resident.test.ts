@@ -50,8 +50,13 @@ describe('native backend: resident activations', function () {
       expect(Array.from(dz), `${what}: dz`).to.deep.equal(Array.from(toResident(refDz, n, hw, c)));
       expect(relError(refDb, db), `${what}: db`).to.be.at.most(1e-6);
     }
+    // In place over a bf16 dy: the same values as into a fresh dz.
+    const fresh = new Uint16Array(len), inPlace = dyRes.slice(), db = new Float32Array(c);
+    env.addon.reluBiasGradResident!(dyRes, yRes, fresh, db, c, hw);
+    env.addon.reluBiasGradResident!(inPlace, yRes, inPlace, db, c, hw);
+    expect(Array.from(inPlace)).to.deep.equal(Array.from(fresh));
     // The mask by hand: y = +0, -0 and NaN give 0; +inf and the smallest subnormal pass dy through.
-    const dz = new Uint16Array(len), db = new Float32Array(c), out = new Float32Array(len);
+    const dz = new Uint16Array(len), out = new Float32Array(len);
     env.addon.reluBiasGradResident!(dy, y, dz, db, c, hw);
     env.addon.residentToF32!(dz, out, c, hw);
     expect(Array.from(out.subarray(0, 5))).to.deep.equal([0, 0, 0, fromBits(bf16Bits(dy[3]!)), fromBits(bf16Bits(dy[4]!))]);
@@ -128,6 +133,15 @@ describe('native backend: resident activations', function () {
       expect(Array.from(dz), `blocked ${blocked}: dz`).to.deep.equal(Array.from(toResidentF32(refDz, n, hw, c)));
       expect(relError(refDb, db), `blocked ${blocked}: db`).to.be.at.most(1e-6);
     }
+    // In place: dz written over a resident dy gives the same values; dz partly over dy, or over an NHWC dy, is refused.
+    const dyRes = toResidentF32(dy, n, hw, c), db = new Float32Array(c);
+    env.addon.reluBiasGradResident!(dyRes, toResidentF32(y, n, hw, c), dyRes, db, c, hw, 3);
+    expect(Array.from(dyRes), 'in place').to.deep.equal(Array.from(toResidentF32(refDz, n, hw, c)));
+    const shared = new Float32Array(len + 16);
+    expect(() => env.addon.reluBiasGradResident!(shared.subarray(0, len), y, shared.subarray(16), db, c, hw, 1), 'overlap')
+      .to.throw(/dz must be dy/);
+    const plain = dy.slice();
+    expect(() => env.addon.reluBiasGradResident!(plain, y, plain, db, c, hw, 0), 'NHWC dy').to.throw(/dz must be dy/);
   });
 
   it('fp32: a 16k-channel convolution output stays resident, bit for bit the blocked convolution\'s NHWC output', () => {
@@ -167,6 +181,30 @@ describe('native backend: resident activations', function () {
     expect(tf.memory().numTensors).to.equal(tensors);
     expect(env.backend.heapBytes()).to.equal(heap0);
     ['y', 'dx', 'dw1', 'db1', 'dw2', 'db2'].forEach((what, i) => expect(relError(ref[i]!.values, got[i]!.values), what).to.be.at.most(1e-5));
+  });
+
+  it('fp32: the training step writes each resident ReLU-bias gradient over its donated dy, with tf.grads\' values', () => {
+    tf.setBackend('native');
+    const geo = { strides: [1, 1] as [number, number], pad: 'same' as const };
+    const x = randomTensor([2, 8, 8, 16], 110), g = randomTensor([2, 8, 8, 16], 111);
+    const vars = [[3, 3, 16, 32], [32], [1, 1, 32, 16], [16]].map((sh, i) => tf.variable(randomTensor(sh, 112 + i)));
+    const [w1, b1, w2, b2] = vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
+    const layers = (c1: tf.Tensor, d1: tf.Tensor, c2: tf.Tensor, d2: tf.Tensor) => {
+      const h = convBiasRelu(x as tf.Tensor4D, c1 as tf.Tensor4D, d1 as tf.Tensor1D, geo);
+      return tf.sum(tf.mul(convBiasRelu(h, c2 as tf.Tensor4D, d2 as tf.Tensor1D, geo), g)) as tf.Scalar;
+    };
+    const want = tf.grads(layers)([w1, b1, w2, b2]);
+    const calls = { ...reluBiasGradCalls }, tensors = tf.memory().numTensors, heap0 = env.backend.heapBytes();
+    const { value, grads } = variableGradsFreeing(() => layers(w1, b1, w2, b2), vars);
+    // The second layer's dy is the loss's gradient (fp32 NHWC, not resident): allocated; the first layer's is the
+    // second's input gradient, resident and donated: in place.
+    expect(reluBiasGradCalls.inPlace - calls.inPlace, 'in place').to.equal(1);
+    expect(reluBiasGradCalls.resident - calls.resident, 'written resident').to.equal(2);
+    vars.forEach((v, i) => expect(Array.from(grads[v.name]!.dataSync()), v.name).to.deep.equal(Array.from(want[i]!.dataSync())));
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors, 'tensors left behind').to.equal(tensors);
+    expect(env.backend.heapBytes(), 'heap blocks left behind').to.equal(heap0);
+    tf.dispose([x, g, ...vars, ...want]);
   });
 
   it('the training step skips the input gradient of a first layer; tf.grad of the input still computes it', () => {

@@ -30,6 +30,15 @@ const reluBiasGrad: NativeKernel = {
     // either).
     // A Float32Array is resident (fp32 nChw16c) only where operand() says so: bit 1 for dy, 2 for y.
     const blocked = (dyo.resident && dyo.v instanceof Float32Array ? 1 : 0) | (yo.resident && yo.v instanceof Float32Array ? 2 : 0);
+    if (attrs.inPlace === true && dyo.resident && backend.residentOutputs(c) && backend.addon.reluBiasGradResident) {
+      // A donated resident dy (in the current precision, as operand() gave it) takes dz in its own block: each value
+      // is read, then written where it was. The output shares dy's resident entry.
+      backend.addon.reluBiasGradResident(dyo.v, yo.v, dyo.v, db, c, y.shape[1]! * y.shape[2]!, blocked);
+      reluBiasGradCalls.resident++;
+      reluBiasGradCalls.inPlace++;
+      backend.incRef(dy.dataId);
+      return [{ dataId: dy.dataId, shape: y.shape.slice(), dtype: 'float32' }, backend.makeOutput32([c], db)];
+    }
     const resident = backend.addon.reluBiasGradResident && backend.residentOutput(y.shape, (view) =>
       backend.addon.reluBiasGradResident!(dyo.v, yo.v, view, db, c, y.shape[1]! * y.shape[2]!, blocked));
     if (resident) {
