@@ -43,8 +43,12 @@ enum class Kind { Fwd = 0, BwdData = 1, BwdWeights = 2 };
 /** Plain: oneDNN on the NHWC/HWIO buffers as they are. Blocked: oneDNN's preferred layouts, with reorders.
  *  Split: plain layouts, the batch split across threads, one single-threaded primitive per thread (one
  *  parallel region per call instead of one per image, as the gemm-based plain kernels do). */
-enum class Layout { Plain = 0, Blocked = 1, Auto = 2, Split = 3, PlainBf16 = 4, BlockedBf16 = 5, SplitBf16 = 6 };
+/** Winograd: blocked layouts and oneDNN's Winograd F(4x4, 3x3) algorithm (fp32, 3x3 stride-1 convolutions with
+ *  multiples of 16 channels); never a fixed mode, only chosen by timing where it is faster (see timeLayouts). */
+enum class Layout { Plain = 0, Blocked = 1, Auto = 2, Split = 3, PlainBf16 = 4, BlockedBf16 = 5, SplitBf16 = 6, Winograd = 7 };
 Layout gLayout = Layout::Auto;
+/** False after setWinograd(false) (GAPLAB_WINOGRAD=0): every convolution runs oneDNN's direct algorithm. */
+bool gWinograd = true;
 
 /** The *Bf16 layouts read their inputs (src and weights; diff_dst in the backward passes) as bf16, rounded from
  *  tfjs's fp32 buffers by the reorders, accumulate in fp32 and write fp32 (dst, diff_src, diff_weights, bias). */
@@ -58,6 +62,13 @@ Layout baseOf(Layout l) {
     case Layout::SplitBf16: return Layout::Split;
     default: return l;
   }
+}
+
+/** Layouts that let oneDNN pick its blocked formats. */
+bool blockedFormats(Layout l) { return baseOf(l) == Layout::Blocked || l == Layout::Winograd; }
+
+dnnl::algorithm algorithmOf(Layout l) {
+  return l == Layout::Winograd ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct;
 }
 
 /** In bf16 mode a fixed layout (GAPLAB_CONV_LAYOUT) runs in bf16; in fp32 mode every layout is fp32. */
@@ -223,7 +234,7 @@ Types typesOf(Kind kind, bool bf16) {
 
 /** Plain layouts: NHWC/HWIO as tfjs keeps them; blocked: tag::any, oneDNN picks. */
 Descs primDescs(const ConvShape& s, Layout layout, Types t) {
-  const bool plain = baseOf(layout) != Layout::Blocked;
+  const bool plain = !blockedFormats(layout);
   const tag act = plain ? tag::nhwc : tag::any, filt = plain ? tag::hwio : tag::any;
   return Descs{memory::desc({s.n, s.ic, s.ih, s.iw}, t.src, act), memory::desc({s.oc, s.ic, s.kh, s.kw}, t.wei, filt),
                memory::desc({s.oc}, dt::f32, tag::x), memory::desc({s.n, s.oc, s.oh, s.ow}, t.dst, act)};
@@ -237,10 +248,10 @@ Descs primDescs(const ConvShape& s, Layout layout, Kind kind, int resident = 0) 
   return primDescs(s, layout, t);
 }
 
-dnnl::convolution_forward::desc fwdDesc(const ConvShape& s, const Descs& d, bool bias) {
+dnnl::convolution_forward::desc fwdDesc(const ConvShape& s, const Descs& d, bool bias,
+                                        dnnl::algorithm alg = dnnl::algorithm::convolution_direct) {
   const memory::dims strides{s.sh, s.sw}, dil{s.dh - 1, s.dw - 1}, padL{s.pt, s.pl}, padR{s.pb, s.pr};
   const auto pk = dnnl::prop_kind::forward_training;
-  const auto alg = dnnl::algorithm::convolution_direct;
   if (bias) return dnnl::convolution_forward::desc(pk, alg, d.src, d.wei, d.bias, d.dst, strides, dil, padL, padR);
   return dnnl::convolution_forward::desc(pk, alg, d.src, d.wei, d.dst, strides, dil, padL, padR);
 }
@@ -248,7 +259,7 @@ dnnl::convolution_forward::desc fwdDesc(const ConvShape& s, const Descs& d, bool
 /** The forward descriptor the backward passes take as a hint: a forward pass of the same precision. */
 dnnl::convolution_forward::desc hintDesc(const ConvShape& s, Layout layout) {
   const dt in = isBf16(layout) ? dt::bf16 : dt::f32;
-  return fwdDesc(s, primDescs(s, layout, Types{in, in, in}), false);
+  return fwdDesc(s, primDescs(s, layout, Types{in, in, in}), false, algorithmOf(layout));
 }
 
 dnnl::primitive_attr activationAttr(int act, float alpha) {
@@ -276,7 +287,7 @@ std::shared_ptr<Plan> buildPlan(Kind kind, Layout layout, const ConvShape& s, bo
   const Descs d = primDescs(s, layout, kind, resident);
   auto plan = std::make_shared<WholePlan>();
   if (kind == Kind::Fwd) {
-    dnnl::convolution_forward::primitive_desc pd(fwdDesc(s, d, bias), activationAttr(act, alpha), eng);
+    dnnl::convolution_forward::primitive_desc pd(fwdDesc(s, d, bias, algorithmOf(layout)), activationAttr(act, alpha), eng);
     plan->prim = dnnl::convolution_forward(pd);
     plan->slots.push_back(makeSlot(DNNL_ARG_SRC, false, u.src, pd.src_desc()));
     plan->slots.push_back(makeSlot(DNNL_ARG_WEIGHTS, false, u.wei, pd.weights_desc()));
@@ -285,7 +296,7 @@ std::shared_ptr<Plan> buildPlan(Kind kind, Layout layout, const ConvShape& s, bo
     return plan;
   }
   const memory::dims strides{s.sh, s.sw}, dil{s.dh - 1, s.dw - 1}, padL{s.pt, s.pl}, padR{s.pb, s.pr};
-  const auto alg = dnnl::algorithm::convolution_direct;
+  const auto alg = algorithmOf(layout);
   dnnl::convolution_forward::primitive_desc hint(hintDesc(s, layout), eng);
   if (kind == Kind::BwdData) {
     dnnl::convolution_backward_data::desc bd(alg, d.src, d.wei, d.dst, strides, dil, padL, padR);
@@ -515,7 +526,7 @@ constexpr size_t kMaxChoices = 16384;  // keep equal to MAX_CHOICES in src/backe
 constexpr std::pair<Layout, const char*> kLayoutNames[] = {
     {Layout::Plain, "plain"},           {Layout::Blocked, "blocked"},           {Layout::Split, "split"},
     {Layout::PlainBf16, "plain-bf16"}, {Layout::BlockedBf16, "blocked-bf16"}, {Layout::SplitBf16, "split-bf16"},
-    {Layout::Auto, "auto"}};
+    {Layout::Winograd, "winograd"},     {Layout::Auto, "auto"}};
 
 const char* layoutName(Layout l) {
   for (const auto& [layout, name] : kLayoutNames)
@@ -533,13 +544,39 @@ bool parseLayout(const std::string& name, Layout& out) {
   return false;
 }
 
+/** The Winograd plan of a shape (resident operands as given), or nullptr where setWinograd(false) turned it off or
+ *  oneDNN has none for the shape (not 3x3 stride 1, channels not multiples of 16, another ISA). */
+std::shared_ptr<Plan> winogradPlan(Kind kind, const ConvShape& s, bool bias, int act, float alpha, int resident = 0) {
+  if (!gWinograd || s.kh != 3 || s.kw != 3 || s.sh != 1 || s.sw != 1 || s.dh != 1 || s.dw != 1) return nullptr;
+  try {
+    return buildPlan(kind, Layout::Winograd, s, bias, act, alpha, resident);
+  } catch (const dnnl::error&) {
+    return nullptr;
+  }
+}
+
 /** The plan of a fixed layout; Split falls back to Plain (of its precision) where the shape cannot be split. */
 std::shared_ptr<Plan> fixedPlan(Layout l, Kind kind, const ConvShape& s, bool bias, int act, float alpha) {
+  if (l == Layout::Winograd) {
+    if (auto w = winogradPlan(kind, s, bias, act, alpha)) return w;
+    l = Layout::Blocked;
+  }
   if (baseOf(l) == Layout::Split) {
     if (auto split = buildSplitPlan(kind, l, s, bias, act, alpha)) return split;
     l = isBf16(l) ? Layout::PlainBf16 : Layout::Plain;
   }
   return buildPlan(kind, l, s, bias, act, alpha);
+}
+
+/** Index of the fastest plan (by CPU time) on the call's own buffers: first runs pay for JIT and first-touch page
+ *  faults, then the best of two runs each. */
+size_t fastest(const std::vector<std::shared_ptr<Plan>>& candidates, const std::vector<void*>& ptrs) {
+  if (candidates.size() == 1) return 0;
+  std::vector<double> best(candidates.size(), 1e30);
+  for (auto& c : candidates) timeRun(*c, ptrs);
+  for (int rep = 0; rep < 2; rep++)
+    for (size_t i = 0; i < candidates.size(); i++) best[i] = std::min(best[i], timeRun(*candidates[i], ptrs));
+  return static_cast<size_t>(std::min_element(best.begin(), best.end()) - best.begin());
 }
 
 /** Times the candidate layouts on the call's own buffers and returns the fastest (by CPU time). Every candidate
@@ -558,6 +595,10 @@ Layout timeLayouts(Kind kind, const ConvShape& s, bool bias, int act, float alph
     candidates.push_back(split);
     layouts.push_back(Layout::Split);
   }
+  if (auto wino = winogradPlan(kind, s, bias, act, alpha)) {
+    candidates.push_back(wino);
+    layouts.push_back(Layout::Winograd);
+  }
   // bf16 mode: the bf16 variants compete with fp32 ones, so a layer where rounding and converting cost more than the
   // faster arithmetic gains (tiny or 3-channel convolutions) stays fp32. A variant oneDNN lacks is left out.
   if (bf16) {
@@ -571,14 +612,9 @@ Layout timeLayouts(Kind kind, const ConvShape& s, bool bias, int act, float alph
       }
     }
   }
-  if (candidates.size() == 1) return layouts[0];
-  // First runs pay for JIT and first-touch page faults; then the best of two runs each.
-  std::vector<double> best(candidates.size(), 1e30);
-  for (auto& c : candidates) timeRun(*c, ptrs);
-  for (int rep = 0; rep < 2; rep++)
-    for (size_t i = 0; i < candidates.size(); i++) best[i] = std::min(best[i], timeRun(*candidates[i], ptrs));
-  return layouts[std::min_element(best.begin(), best.end()) - best.begin()];
+  return layouts[fastest(candidates, ptrs)];
 }
+
 
 /** Runs a convolution with the plan cached for its shape, building it on first use: the fixed layout, or in Auto
  *  mode the recorded choice, else the fastest by timing (then recorded). Convolution results do not depend on the
@@ -597,8 +633,16 @@ void runConv(Kind kind, const ConvShape& s, bool bias, int act, float alpha, con
   if (gPlans.size() >= kMaxPlans) gPlans.clear();
   if (resident) {
     // Resident operands are in oneDNN's own layout: the blocked plan (of the mode's precision) reads or writes them
-    // with no reorder, so there is nothing to choose (and no choice recorded: the key is not one a choice file holds).
+    // with no reorder. In fp32 a 3x3 convolution may also run Winograd on them: in Auto mode the faster of the two,
+    // timed once and recorded like any choice (a fixed mode, or a blocked choice, runs the blocked plan).
     auto plan = buildPlan(kind, bf16 ? Layout::BlockedBf16 : Layout::Blocked, s, bias, act, alpha, resident);
+    auto wino = !bf16 && gLayout == Layout::Auto ? winogradPlan(kind, s, bias, act, alpha, resident) : nullptr;
+    if (wino) {
+      auto c = gChoices.find(key);
+      const bool useWino = c != gChoices.end() ? c->second == Layout::Winograd : fastest({plan, wino}, ptrs) == 1;
+      if (c == gChoices.end() && gChoices.size() < kMaxChoices) gChoices.emplace(key, useWino ? Layout::Winograd : Layout::Blocked);
+      if (useWino) plan = wino;
+    }
     plan->run(ptrs);
     gPlans.emplace(key, plan);
     return;
@@ -695,7 +739,7 @@ Napi::Value SetConvLayout(const Napi::CallbackInfo& info) {
   require(info.Length() > 0 && info[0].IsString(), "layout must be a string");
   Layout l;
   // The precision mode (setPrecision) decides whether a fixed layout runs in bf16.
-  if (!parseLayout(info[0].As<Napi::String>().Utf8Value(), l) || isBf16(l))
+  if (!parseLayout(info[0].As<Napi::String>().Utf8Value(), l) || isBf16(l) || l == Layout::Winograd)
     throw ArgError("layout must be plain, blocked, split or auto");
   std::lock_guard<std::mutex> lock(gMutex);
   gLayout = l;
@@ -723,7 +767,7 @@ Napi::Value ConvChoices(const Napi::CallbackInfo& info) {
   return out;
 }
 
-/** Replaces the recorded choices by [[key, "plain"|"blocked"|"split" (or "<that>-bf16")], ...] and drops the cached
+/** Replaces the recorded choices by [[key, "plain"|"blocked"|"split" (or "<that>-bf16") or "winograd"], ...] and drops the cached
  *  plans, so the next convolution of every listed shape runs with the given layout (no timing). Validates everything
  *  first. */
 Napi::Value SetConvChoices(const Napi::CallbackInfo& info) {
@@ -738,11 +782,21 @@ Napi::Value SetConvChoices(const Napi::CallbackInfo& info) {
     require(pair.Get(0u).IsString() && pair.Get(1u).IsString(), "each choice must be a [key, layout] pair of strings");
     Layout l;
     if (!parseLayout(pair.Get(1u).As<Napi::String>().Utf8Value(), l) || l == Layout::Auto)
-      throw ArgError("a choice's layout must be plain, blocked or split, or one of them with -bf16");
+      throw ArgError("a choice's layout must be plain, blocked or split, or one of them with -bf16, or winograd");
     next[pair.Get(0u).As<Napi::String>().Utf8Value()] = l;
   }
   std::lock_guard<std::mutex> lock(gMutex);
   gChoices = std::move(next);
+  gPlans.clear();
+  return info.Env().Undefined();
+}
+
+/** setWinograd(enabled): whether timing may choose oneDNN's Winograd algorithm for 3x3 convolutions (fp32); off, every
+ *  convolution runs the direct algorithm, whatever a choice file says. Drops the cached plans. */
+Napi::Value SetWinograd(const Napi::CallbackInfo& info) {
+  require(info.Length() > 0 && info[0].IsBoolean(), "setWinograd takes a boolean");
+  std::lock_guard<std::mutex> lock(gMutex);
+  gWinograd = info[0].As<Napi::Boolean>().Value();
   gPlans.clear();
   return info.Env().Undefined();
 }
@@ -768,6 +822,7 @@ void initConv(Napi::Env env, Napi::Object exports) {
   exports.Set("setConvLayout", Napi::Function::New(env, guarded<SetConvLayout>, "setConvLayout"));
   exports.Set("getConvLayout", Napi::Function::New(env, guarded<GetConvLayout>, "getConvLayout"));
   exports.Set("convCacheSize", Napi::Function::New(env, guarded<ConvCacheSize>, "convCacheSize"));
+  exports.Set("setWinograd", Napi::Function::New(env, guarded<SetWinograd>, "setWinograd"));
   exports.Set("convChoices", Napi::Function::New(env, guarded<ConvChoices>, "convChoices"));
   exports.Set("setConvChoices", Napi::Function::New(env, guarded<SetConvChoices>, "setConvChoices"));
 }

@@ -68,4 +68,21 @@ inline void scatterSlab(const Act& a, int64_t img, int64_t cb, int64_t np, const
   }
 }
 
+/** Slab (img, cb) as fp32 [np][16]: an fp32 nChw16c slab where it lies (it already is one), others copied to
+ *  `scratch`. */
+inline const float* readSlab(const Act& a, int64_t img, int64_t cb, int64_t np, float* scratch) {
+  if (a.store == kBlockedF32) return static_cast<const float*>(a.data) + a.at(img, cb, 0);
+  gatherSlab(a, img, cb, np, scratch);
+  return scratch;
+}
+
+/** Where to compute slab (img, cb) of an output: in place for fp32 nChw16c, else `scratch`, which finishSlab then
+ *  copies out. */
+inline float* slabTarget(const Act& a, int64_t img, int64_t cb, float* scratch) {
+  return a.store == kBlockedF32 ? static_cast<float*>(a.data) + a.at(img, cb, 0) : scratch;
+}
+inline void finishSlab(const Act& a, int64_t img, int64_t cb, int64_t np, const float* computed) {
+  if (a.store != kBlockedF32) scatterSlab(a, img, cb, np, computed);
+}
+
 }  // namespace gaplab

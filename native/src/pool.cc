@@ -1,7 +1,7 @@
 // 2-D max and average pooling, forward and backward, with tfjs's cpu semantics: max picks the first maximum in window
 // order (its gradient goes there, found from the forward output), average divides by the in-bounds count forward and
 // by the full window size backward (as tfjs's cpu AvgPoolGrad does). Operands are fp32 NHWC or resident nChw16c (fp32
-// or bf16); each task copies one image's 16-channel slab to fp32 scratch, pools it there and writes the result back.
+// or bf16); each task pools one image's 16-channel slab, in place where it is fp32 nChw16c, else through fp32 scratch.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -50,7 +50,8 @@ inline Window window(const PoolShape& s, int64_t oy, int64_t ox) {
 
 /** Forward over one slab: xs [ih * iw][16] -> ys [oh * ow][16]. Max keeps the first maximum (x > best); empty windows
  *  cannot occur (parsePool checks every window overlaps the input). Average divides by the in-bounds count. */
-void forwardSlab(const PoolShape& s, bool max, const float* xs, float* ys) {
+template <bool max>
+void forwardSlab(const PoolShape& s, const float* xs, float* ys) {
   for (int64_t oy = 0; oy < s.oh; oy++)
     for (int64_t ox = 0; ox < s.ow; ox++) {
       float* out = ys + (oy * s.ow + ox) * 16;
@@ -59,13 +60,13 @@ void forwardSlab(const PoolShape& s, bool max, const float* xs, float* ys) {
       for (int64_t r = win.r0; r < win.r1; r++)
         for (int64_t q = win.c0; q < win.c1; q++) {
           const float* px = xs + (r * s.iw + q) * 16;
-          if (max) {
+          if constexpr (max) {
             for (int k = 0; k < 16; k++) out[k] = px[k] > out[k] ? px[k] : out[k];
           } else {
             for (int k = 0; k < 16; k++) out[k] += px[k];
           }
         }
-      if (!max) {
+      if constexpr (!max) {
         const float inv = 1.f / static_cast<float>((win.r1 - win.r0) * (win.c1 - win.c0));
         for (int k = 0; k < 16; k++) out[k] *= inv;
       }
@@ -141,9 +142,11 @@ Napi::Value PoolForward(const Napi::CallbackInfo& info) {
   const Act y = poolAct(bufArg(info, 3, "y"), blocked & 2, s, s.oh * s.ow, "y");
   const int64_t in = s.ih * s.iw * 16, out = s.oh * s.ow * 16;
   forSlabs(s, in + out, [&](int64_t img, int64_t cb, float* scratch) {
-    gatherSlab(x, img, cb, s.ih * s.iw, scratch);
-    forwardSlab(s, kind == 0, scratch, scratch + in);
-    scatterSlab(y, img, cb, s.oh * s.ow, scratch + in);
+    float* ys = slabTarget(y, img, cb, scratch + in);
+    const float* xs = readSlab(x, img, cb, s.ih * s.iw, scratch);
+    if (kind == 0) forwardSlab<true>(s, xs, ys);
+    else forwardSlab<false>(s, xs, ys);
+    finishSlab(y, img, cb, s.oh * s.ow, ys);
   });
   return info.Env().Undefined();
 }
@@ -161,11 +164,10 @@ Napi::Value PoolBackward(const Napi::CallbackInfo& info) {
   const int64_t in = ihw * 16, out = ohw * 16;
   if (kind == 1) {
     forSlabs(s, in + out, [&](int64_t img, int64_t cb, float* scratch) {
-      float* dxs = scratch + out;
-      gatherSlab(dy, img, cb, ohw, scratch);
+      float* dxs = slabTarget(dx, img, cb, scratch + out);
       std::fill(dxs, dxs + in, 0.f);
-      avgBackwardSlab(s, scratch, dxs);
-      scatterSlab(dx, img, cb, ihw, dxs);
+      avgBackwardSlab(s, readSlab(dy, img, cb, ohw, scratch), dxs);
+      finishSlab(dx, img, cb, ihw, dxs);
     });
     return info.Env().Undefined();
   }
@@ -173,13 +175,11 @@ Napi::Value PoolBackward(const Napi::CallbackInfo& info) {
   const Act x = poolAct(bufArg(info, 3, "x"), blocked & 2, s, ihw, "x");
   const Act y = poolAct(bufArg(info, 4, "y"), blocked & 4, s, ohw, "y");
   forSlabs(s, 2 * (in + out), [&](int64_t img, int64_t cb, float* scratch) {
-    float *dys = scratch, *ys = scratch + out, *xs = scratch + 2 * out, *dxs = scratch + 2 * out + in;
-    gatherSlab(dy, img, cb, ohw, dys);
-    gatherSlab(y, img, cb, ohw, ys);
-    gatherSlab(x, img, cb, ihw, xs);
+    float* dxs = slabTarget(dx, img, cb, scratch + 2 * out + in);
     std::fill(dxs, dxs + in, 0.f);
-    maxBackwardSlab(s, dys, xs, ys, dxs);
-    scatterSlab(dx, img, cb, ihw, dxs);
+    maxBackwardSlab(s, readSlab(dy, img, cb, ohw, scratch), readSlab(x, img, cb, ihw, scratch + 2 * out),
+                    readSlab(y, img, cb, ohw, scratch + out), dxs);
+    finishSlab(dx, img, cb, ihw, dxs);
   });
   return info.Env().Undefined();
 }

@@ -8,7 +8,9 @@ import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
 import {
   CONV_CHOICES_ENV, convChoicesPath, loadConvChoices, MAX_CHOICES, readConvChoices, saveConvChoices,
 } from '../../src/backend/native/conv-choices.js';
-import { registerNativeBackend } from '../../src/backend/native/register.js';
+import { registerNativeBackend, WINOGRAD_ENV } from '../../src/backend/native/register.js';
+import { UserError } from '../../src/errors.js';
+import { outputsOn, relError } from './helpers.js';
 import { needsNative } from '../requires.js';
 
 /** Just enough of the addon for the file functions. */
@@ -44,8 +46,8 @@ describe('backend/native conv choices', () => {
     expect(readConvChoices(f)).to.deep.equal([]);
     fs.writeFileSync(f, JSON.stringify({ format: 99, choices: [['k', 'plain']] }));
     expect(readConvChoices(f)).to.deep.equal([]);
-    fs.writeFileSync(f, JSON.stringify({ format: 1, choices: [['k', 'plain'], ['j', 'fastest'], [3, 'split'], ['i'], ['h', 'split']] }));
-    expect(readConvChoices(f)).to.deep.equal([['k', 'plain'], ['h', 'split']]);
+    fs.writeFileSync(f, JSON.stringify({ format: 1, choices: [['k', 'plain'], ['j', 'fastest'], [3, 'split'], ['i'], ['h', 'split'], ['g', 'winograd']] }));
+    expect(readConvChoices(f)).to.deep.equal([['k', 'plain'], ['h', 'split'], ['g', 'winograd']]);
   });
 
   it('saves by adding new keys only: choices already in the file win', () => {
@@ -122,6 +124,60 @@ describe('backend/native conv choices', () => {
       }
     });
 
+    it('times Winograd against the blocked plan for a resident fp32 3x3 convolution, pins either, and turns it off', async () => {
+      await tf.setBackend('native');
+      addon.setConvChoices([]);
+      // 16 -> 32 channels, 3x3, stride 1: the output is resident, and oneDNN has a Winograd kernel for the shape. The
+      // forward pass and both gradients, each its own plan key.
+      const shapes: Array<[number, number, number, number]> = [[4, 8, 8, 16], [3, 3, 16, 32], [4, 8, 8, 32]];
+      const run = () => tf.tidy(() => {
+        const [x, w, g] = shapes.map((sh, i) => tf.randomNormal(sh, 0, 1, 'float32', 30 + i)) as tf.Tensor4D[];
+        const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), g!));
+        return [tf.conv2d(x!, w!, 1, 'same'), ...tf.grads(f)([x!, w!])].map((t) => t.dataSync().slice());
+      });
+      run();
+      const recorded = addon.convChoices().filter(([key]) => key.includes(',3,3,1,1,'));
+      expect(recorded.map(([key]) => key.split(':')[0]).sort(), 'forward, input and filter gradients').to.deep.equal(['0', '1', '2']);
+      // The resident plans (output y, and dx from g's gradient) choose blocked or Winograd; the filter gradient reads
+      // fp32 NHWC x and g and chooses among every layout.
+      recorded.forEach(([key, layout]) => expect(key.includes(':res') ? ['blocked', 'winograd'] : ['plain', 'blocked', 'split', 'winograd'], key).to.include(layout));
+      const pinned = (layout: string) => {
+        addon.setConvChoices(recorded.map(([key]) => [key, layout]));
+        return run();
+      };
+      const wino = pinned('winograd'), direct = pinned('blocked');
+      const ref = outputsOn('cpu', () => {
+        const [x, w, g] = shapes.map((sh, i) => tf.randomNormal(sh, 0, 1, 'float32', 30 + i)) as tf.Tensor4D[];
+        const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), g!));
+        return [tf.conv2d(x!, w!, 1, 'same'), ...tf.grads(f)([x!, w!])];
+      });
+      await tf.setBackend('native');
+      ['y', 'dx', 'dw'].forEach((what, i) => {
+        expect(relError(ref[i]!.values, direct[i]!), `direct ${what}`).to.be.at.most(1e-5);
+        expect(relError(ref[i]!.values, wino[i]!), `winograd ${what}`).to.be.at.most(1e-5);
+        // Another algorithm: the same values to rounding, not the same bits.
+        expect(Array.from(wino[i]!), `winograd ${what} is not the direct plan`).to.not.deep.equal(Array.from(direct[i]!));
+      });
+      // Off (GAPLAB_WINOGRAD=0), a Winograd choice runs the direct plan.
+      addon.setWinograd!(false);
+      try {
+        expect(pinned('winograd').map((v) => Array.from(v))).to.deep.equal(direct.map((v) => Array.from(v)));
+      } finally {
+        addon.setWinograd!(true);
+      }
+      expect(() => addon.setConvLayout('winograd' as 'auto'), 'not a fixed mode').to.throw(/plain, blocked, split or auto/);
+    });
+
+    it('GAPLAB_WINOGRAD must be 0 or 1: another value is a user error naming it', () => {
+      process.env[WINOGRAD_ENV] = 'yes';
+      try {
+        expect(() => registerNativeBackend({ threads: 2 })).to.throw(UserError, /GAPLAB_WINOGRAD=yes: must be 0 or 1/);
+      } finally {
+        delete process.env[WINOGRAD_ENV];
+        registerNativeBackend({ threads: 2 });
+      }
+    });
+
     it('drops the choices when the thread count changes (they were timed for the old one)', async function () {
       if (!addon.info().openmp) this.skip(); // without OpenMP the thread count is fixed
       await tf.setBackend('native');
@@ -139,6 +195,9 @@ describe('backend/native conv choices', () => {
     it('rejects malformed choices with a clear error and keeps the previous ones', () => {
       addon.setConvChoices([['k', 'plain']]);
       expect(() => addon.setConvChoices([['k', 'fastest']])).to.throw(/plain, blocked or split/);
+      addon.setConvChoices([['k', 'winograd']]);
+      expect(addon.convChoices()).to.deep.equal([['k', 'winograd']]);
+      addon.setConvChoices([['k', 'plain']]);
       expect(() => addon.setConvChoices([['k']] as unknown as Array<[string, string]>)).to.throw(/\[key, layout\] pair/);
       expect(() => addon.setConvChoices('k' as unknown as Array<[string, string]>)).to.throw(/array/);
       expect(addon.convChoices()).to.deep.equal([['k', 'plain']]);

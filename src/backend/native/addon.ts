@@ -36,6 +36,9 @@ export interface NativeAddon {
   convChoices(): Array<[string, ConvChoice]>;
   /** Replaces the recorded choices (and drops cached plans): listed shapes then run with the given layout, untimed. */
   setConvChoices(choices: Array<[string, string]>): void;
+  /** Whether timing may choose oneDNN's Winograd algorithm for fp32 3x3 convolutions (default true; absent in older
+   *  addons). */
+  setWinograd?(enabled: boolean): void;
   /** Reserves the address range (not memory) of the addon's heap once per process and returns it as one
    *  ArrayBuffer; null when refused or already reserved. Absent from addons built before it was added, as are the
    *  three below. */
@@ -96,7 +99,7 @@ export interface NativeAddon {
 }
 
 /** A layout auto mode can pick for one convolution (see Layout in native/src/conv.cc). */
-export type ConvChoice = 'plain' | 'blocked' | 'split' | 'plain-bf16' | 'blocked-bf16' | 'split-bf16';
+export type ConvChoice = 'plain' | 'blocked' | 'split' | 'plain-bf16' | 'blocked-bf16' | 'split-bf16' | 'winograd';
 
 /** Env var that hides the addon (tests and users can force the other backends). */
 export const DISABLE_ENV = 'GAPLAB_DISABLE_NATIVE';

@@ -14,7 +14,7 @@ export const CONV_CHOICES_ENV = 'GAPLAB_CONV_CHOICES';
 type Choice = [string, ConvChoice];
 /** Most choices a file (and the addon) holds; keep equal to kMaxChoices in native/src/conv.cc. */
 export const MAX_CHOICES = 16384;
-const LAYOUTS = new Set<string>(['plain', 'blocked', 'split', 'plain-bf16', 'blocked-bf16', 'split-bf16'] satisfies ConvChoice[]);
+const LAYOUTS = new Set<string>(['plain', 'blocked', 'split', 'plain-bf16', 'blocked-bf16', 'split-bf16', 'winograd'] satisfies ConvChoice[]);
 /** Bump when plan keys or layouts change meaning, so old files are ignored. */
 const FORMAT = 1;
 

@@ -29,6 +29,8 @@ export const NATIVE_KERNELS: readonly NativeKernel[] = [
 ];
 
 const CONV_LAYOUTS = ['plain', 'blocked', 'split', 'auto'] as const;
+/** Env var: 0 keeps convolutions on oneDNN's direct algorithm (1, the default, lets timing choose Winograd). */
+export const WINOGRAD_ENV = 'GAPLAB_WINOGRAD';
 type ConvLayout = (typeof CONV_LAYOUTS)[number];
 
 export interface NativeBackendOptions {
@@ -105,6 +107,10 @@ export function registerNativeBackend(opts: NativeBackendOptions): boolean {
     }
     addon.setConvLayout(layout as ConvLayout);
   }
+  // GAPLAB_WINOGRAD=0: only oneDNN's direct convolutions (timing may otherwise pick Winograd for 3x3 layers).
+  const winograd = process.env[WINOGRAD_ENV];
+  if (winograd !== undefined && winograd !== '0' && winograd !== '1') throw new UserError(`${WINOGRAD_ENV}=${winograd}: must be 0 or 1`);
+  addon.setWinograd?.(winograd !== '0');
   useChoiceFile(addon);
   if (registered) return true;
   registered = addon;
