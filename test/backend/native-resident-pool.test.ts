@@ -168,6 +168,10 @@ describe('native backend: pooling and dropout on resident tensors', function () 
     expect(env.backend.resident(p)?.view, 'bf16 max pool').to.be.instanceOf(Uint16Array);
     const a = tf.avgPool(y, 2, 2, 'valid');
     expect(env.backend.resident(a), 'a bf16 average would round: fp32 NHWC').to.equal(undefined);
+    // The gradient of a max pool over a bf16-resident input: fp32 nChw16c (sums of overlapping windows unrounded).
+    const dxPool = tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 3, 2, 'same')))(y);
+    expect(env.backend.resident(dxPool)?.view, 'pool gradient in bf16 mode').to.be.instanceOf(Float32Array);
+    dxPool.dispose();
     const out = tf.tidy(() => {
       const d = nativeDropout(p, 0.5, 3);
       expect(env.backend.resident(d)?.view, 'bf16 dropout output').to.be.instanceOf(Uint16Array);

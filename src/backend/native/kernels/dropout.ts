@@ -40,8 +40,8 @@ const dropout: NativeKernel = {
   },
 };
 
-/** dz is resident (fp32 nChw16c) where dy is a resident fp32 tensor in fp32 mode, else fp32 NHWC (a bf16 dz would
- *  round the product). */
+/** dz is resident in fp32 nChw16c where dy is resident (in either precision: a bf16 dz would round the product),
+ *  else fp32 NHWC. */
 const dropoutGrad: NativeKernel = {
   kernelName: DROPOUT_GRAD,
   impl: (inputs, backend: NativeBackend) => {
@@ -56,7 +56,7 @@ const dropoutGrad: NativeKernel = {
     const bits = (dyo.resident && dyo.v instanceof Float32Array ? 1 : 0) | (mo.resident ? 2 : 0);
     const write = (dz: Float32Array, blocked: boolean) => run.call(backend.addon, dyo.v, mo.v as Float32Array, dz, c, h * w, bits | (blocked ? 4 : 0));
     if (sizeOf(shape) === 0) return backend.makeOutput32(shape, new Float32Array(0));
-    const resident = bits & 1 && !backend.bf16() ? backend.residentOutput(shape, (v) => write(v as Float32Array, true)) : undefined;
+    const resident = dyo.resident ? backend.residentOutputsOf([{ shape, f32: true }], ([v]) => write(v as Float32Array, true))?.[0] : undefined;
     if (resident) return resident;
     const dz = backend.allocFloat32(sizeOf(shape));
     write(dz, false);

@@ -16,7 +16,8 @@ const reluBiasGrad: NativeKernel = {
   impl: (inputs, backend: NativeBackend, attrs) => {
     const dy = input(inputs, 'dy'), y = input(inputs, 'y');
     // Resident dy and y are read in their own layout (the mask only needs y's sign).
-    const dyo = dy && backend.operand(dy), yo = y && backend.operand(y);
+    // (either precision: the addon reads fp32 and bf16 nChw16c, and a pooling gradient hands over fp32 nChw16c in bf16).
+    const dyo = dy && backend.operand(dy, true), yo = y && backend.operand(y, true);
     const run = backend.addon.reluBiasGrad;
     if (!dy || !y || !dyo || !yo || !run || y.shape.length === 0 || dy.shape.join() !== y.shape.join()) {
       throw new Error(`${RELU_BIAS_GRAD} needs float32 dy and y of one shape (and an addon with reluBiasGrad)`);
@@ -30,7 +31,8 @@ const reluBiasGrad: NativeKernel = {
     // either).
     // A Float32Array is resident (fp32 nChw16c) only where operand() says so: bit 1 for dy, 2 for y.
     const blocked = (dyo.resident && dyo.v instanceof Float32Array ? 1 : 0) | (yo.resident && yo.v instanceof Float32Array ? 2 : 0);
-    if (attrs.inPlace === true && dyo.resident && backend.residentOutputs(c) && backend.addon.reluBiasGradResident) {
+    if (attrs.inPlace === true && dyo.resident && (dyo.v instanceof Uint16Array) === backend.bf16() && backend.residentOutputs(c) &&
+      backend.addon.reluBiasGradResident) {
       // A donated resident dy (in the current precision, as operand() gave it) takes dz in its own block: each value
       // is read, then written where it was. The output shares dy's resident entry.
       backend.addon.reluBiasGradResident(dyo.v, yo.v, dyo.v, db, c, y.shape[1]! * y.shape[2]!, blocked);

@@ -60,8 +60,9 @@ function poolForward(kind: keyof typeof KIND): NativeKernel {
   };
 }
 
-/** Gradients read every operand in its own storage; dx is resident (fp32 nChw16c) where the pooled input was and the
- *  precision is fp32 (a bf16 dx would round the sums of overlapping windows), else fp32 NHWC. */
+/** Gradients read every operand in its own storage; dx is resident in fp32 nChw16c where the pooled input was, in
+ *  either precision (a bf16 dx would round the sums of overlapping windows; the ReLU-bias gradient after it reads
+ *  fp32 nChw16c as fast as bf16), else fp32 NHWC. */
 function poolBackward(kind: keyof typeof KIND): NativeKernel {
   return {
     kernelName: kind === 'max' ? 'MaxPoolGrad' : 'AvgPoolGrad',
@@ -77,7 +78,7 @@ function poolBackward(kind: keyof typeof KIND): NativeKernel {
       const run = (dx: Float32Array | Uint16Array, dxBlocked: boolean) => backend.addon.poolBackward(
         KIND[kind], geo.shape, dyo.v, kind === 'max' ? xo.v : null, yo ? yo.v : null, dx,
         blockedBit(dyo, 1) | blockedBit(xo, 2) | (yo ? blockedBit(yo, 4) : 0) | (dxBlocked ? 8 : 0));
-      const resident = xo.resident && !backend.bf16() ? backend.residentOutput(x.shape.slice(), (view) => run(view, true)) : undefined;
+      const resident = xo.resident ? backend.residentOutputsOf([{ shape: x.shape.slice(), f32: true }], ([view]) => run(view!, true))?.[0] : undefined;
       if (resident) return resident;
       const dx = backend.allocFloat32(sizeOf(x.shape));
       run(dx, false);
