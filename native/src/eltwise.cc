@@ -332,84 +332,41 @@ Napi::Value ReluBiasGradFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-/** 16 channels (block cb) of pixel p of image img, as fp32. */
-template <int S>
-inline void load16(const void* base, int64_t img, int64_t cb, int64_t p, int64_t c, int64_t hw, float* out) {
-  const int64_t blocked = img * c * hw + cb * hw * 16 + p * 16;
-  if constexpr (S == kBlockedBf16) {
-    const uint16_t* src = static_cast<const uint16_t*>(base) + blocked;
-    for (int l = 0; l < 16; l++) out[l] = fromBf16(src[l]);
-  } else if constexpr (S == kBlockedF32) {
-    const float* src = static_cast<const float*>(base) + blocked;
-    for (int l = 0; l < 16; l++) out[l] = src[l];
-  } else {
-    const float* src = static_cast<const float*>(base) + (img * hw + p) * c + cb * 16;
-    for (int l = 0; l < 16; l++) out[l] = src[l];
-  }
+// The loops twice: baseline x86-64, and AVX-512 (F, BW, VL, DQ) where the CPU has it. -ffp-contract=off holds in
+// both, and no loop reorders a sum, so both give the same bits (a test runs each).
+namespace isa_base {
+#include "relu_bias_loops.inc"
+}  // namespace isa_base
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GAPLAB_AVX512_LOOPS 1
+#pragma GCC push_options
+#pragma GCC target("avx2,avx512f,avx512bw,avx512vl,avx512dq")
+namespace isa_avx512 {
+#include "relu_bias_loops.inc"
+}  // namespace isa_avx512
+#pragma GCC pop_options
+#endif
+
+/** True when the AVX-512 loops are built and this CPU has the ISA. */
+bool avx512Available() {
+#ifdef GAPLAB_AVX512_LOOPS
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512dq");
+#else
+  return false;
+#endif
 }
 
-/** Images [lo, hi) of reluBiasGradResident. A blocked dy is read block by block (dz written contiguously); an NHWC
- *  dy pixel by pixel (its rows read contiguously: block by block, each 64-byte read came from another row, 1.8x
- *  slower), writing dz's 16-value pieces into the c/16 blocks. dz is bf16 (OutBf16) or fp32, nChw16c. */
-template <int Dy, int Y, bool OutBf16>
-void reluBiasImagesResident(const void* dy, const void* y, void* dz, double* acc, int64_t c, int64_t hw, int64_t lo,
-                            int64_t hi) {
-  alignas(64) float g[16], out[16], v[16];
-  // Sums in fp32 over runs of kRun pixels, added to the double totals after each run: per-element double adds
-  // kept this loop from vectorizing (5x slower than the fp32 kernel), and a run of 32 adds at most 32 * 2^-24.
-  constexpr int64_t kRun = 32;
-  const int64_t blocks = c / 16;
-  auto piece = [&](int64_t at, float* run, int64_t img, int64_t cb, int64_t p) {
-    load16<Dy>(dy, img, cb, p, c, hw, g);
-    load16<Y>(y, img, cb, p, c, hw, out);
-    for (int l = 0; l < 16; l++) v[l] = out[l] > 0.f ? g[l] : 0.f;
-    if constexpr (OutBf16) {
-      uint16_t* o = static_cast<uint16_t*>(dz) + at;
-      for (int l = 0; l < 16; l++) o[l] = toBf16Select(v[l]);
-    } else {
-      float* o = static_cast<float*>(dz) + at;
-      for (int l = 0; l < 16; l++) o[l] = v[l];
-    }
-    for (int l = 0; l < 16; l++) run[l] += v[l];
-  };
-  if constexpr (Dy != kNhwc) {
-    for (int64_t img = lo; img < hi; img++)
-      for (int64_t cb = 0; cb < blocks; cb++) {
-        const int64_t base = img * c * hw + cb * hw * 16;
-        for (int64_t p0 = 0; p0 < hw; p0 += kRun) {
-          alignas(64) float run[16] = {0};
-          const int64_t p1 = std::min(hw, p0 + kRun);
-          for (int64_t p = p0; p < p1; p++) piece(base + p * 16, run, img, cb, p);
-          for (int l = 0; l < 16; l++) acc[cb * 16 + l] += static_cast<double>(run[l]);
-        }
-      }
-  } else {
-    std::vector<float> run(static_cast<size_t>(c));
-    for (int64_t img = lo; img < hi; img++) {
-      for (int64_t p0 = 0; p0 < hw; p0 += kRun) {
-        std::fill(run.begin(), run.end(), 0.f);
-        const int64_t p1 = std::min(hw, p0 + kRun);
-        for (int64_t p = p0; p < p1; p++)
-          for (int64_t cb = 0; cb < blocks; cb++) piece(img * c * hw + cb * hw * 16 + p * 16, run.data() + cb * 16, img, cb, p);
-        for (int64_t k = 0; k < c; k++) acc[k] += static_cast<double>(run[static_cast<size_t>(k)]);
-      }
-    }
-  }
-}
+/** True when the AVX-512 loops run: available, and setLoopIsa('base') did not turn them off. */
+bool gUseAvx512 = avx512Available();
 
-/** Dispatches the (dy, y) storage pair to its instantiation. */
 template <bool OutBf16>
 void reluBiasDispatch(int dyKind, int yKind, const void* dy, const void* y, void* dz, double* acc, int64_t c, int64_t hw,
                       int64_t lo, int64_t hi) {
-  auto withY = [&](auto dyTag) {
-    constexpr int D = decltype(dyTag)::value;
-    if (yKind == kBlockedBf16) reluBiasImagesResident<D, kBlockedBf16, OutBf16>(dy, y, dz, acc, c, hw, lo, hi);
-    else if (yKind == kBlockedF32) reluBiasImagesResident<D, kBlockedF32, OutBf16>(dy, y, dz, acc, c, hw, lo, hi);
-    else reluBiasImagesResident<D, kNhwc, OutBf16>(dy, y, dz, acc, c, hw, lo, hi);
-  };
-  if (dyKind == kBlockedBf16) withY(std::integral_constant<int, kBlockedBf16>{});
-  else if (dyKind == kBlockedF32) withY(std::integral_constant<int, kBlockedF32>{});
-  else withY(std::integral_constant<int, kNhwc>{});
+#ifdef GAPLAB_AVX512_LOOPS
+  if (gUseAvx512) return isa_avx512::reluBiasDispatch<OutBf16>(dyKind, yKind, dy, y, dz, acc, c, hw, lo, hi);
+#endif
+  isa_base::reluBiasDispatch<OutBf16>(dyKind, yKind, dy, y, dz, acc, c, hw, lo, hi);
 }
 
 /** reluBiasGradResident(dy, y, dz, db: Float32Array, channels, hw, blocked = 0): reluBiasGrad with dz written resident
@@ -450,6 +407,16 @@ Napi::Value ReluBiasGradResidentFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** setLoopIsa("avx512" | "base"): which build of the addon's own vectorized loops runs (the ReLU-bias gradient's);
+ *  "avx512" only where the CPU has it. Returns the ISA now in use. Both give the same bits; tests compare them. */
+Napi::Value SetLoopIsa(const Napi::CallbackInfo& info) {
+  require(info.Length() > 0 && info[0].IsString(), "setLoopIsa takes 'avx512' or 'base'");
+  const std::string isa = info[0].As<Napi::String>().Utf8Value();
+  require(isa == "avx512" || isa == "base", "setLoopIsa takes 'avx512' or 'base'");
+  gUseAvx512 = isa == "avx512" && avx512Available();
+  return Napi::String::New(info.Env(), gUseAvx512 ? "avx512" : "base");
+}
+
 /** fill(y, value) */
 Napi::Value FillFn(const Napi::CallbackInfo& info) {
   const F32 y = f32Arg(info, 0, "y");
@@ -468,6 +435,7 @@ void initEltwise(Napi::Env env, Napi::Object exports) {
   exports.Set("fill", Napi::Function::New(env, guarded<FillFn>, "fill"));
   exports.Set("reluBiasGrad", Napi::Function::New(env, guarded<ReluBiasGradFn>, "reluBiasGrad"));
   exports.Set("reluBiasGradResident", Napi::Function::New(env, guarded<ReluBiasGradResidentFn>, "reluBiasGradResident"));
+  exports.Set("setLoopIsa", Napi::Function::New(env, guarded<SetLoopIsa>, "setLoopIsa"));
 }
 
 }  // namespace gaplab

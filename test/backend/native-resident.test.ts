@@ -183,6 +183,34 @@ describe('native backend: resident activations', function () {
     ['y', 'dx', 'dw1', 'db1', 'dw2', 'db2'].forEach((what, i) => expect(relError(ref[i]!.values, got[i]!.values), what).to.be.at.most(1e-5));
   });
 
+  it('reluBiasGradResident: the AVX-512 and baseline builds of its loops give the same bits, for every storage pair', () => {
+    const n = 3, hw = 7, c = 48, len = n * hw * c;
+    const dy = randomArray(len, 21), y = randomArray(len, 22);
+    y[0] = NaN; y[1] = -0; dy[2] = Infinity;
+    // dy and y each fp32 NHWC, fp32 nChw16c or bf16; dz fp32 or bf16 (blocked bits: 1 dy, 2 y).
+    const stores = (v: Float32Array) => [[v, 0], [toResidentF32(v, n, hw, c), 1], [toResident(v, n, hw, c), 0]] as const;
+    const run = () => {
+      const out: number[][] = [];
+      for (const [dyIn, dyBit] of stores(dy))
+        for (const [yIn, yBit] of stores(y))
+          for (const dz of [new Float32Array(len), new Uint16Array(len)]) {
+            const db = new Float32Array(c);
+            env.addon.reluBiasGradResident!(dyIn, yIn, dz, db, c, hw, dyBit | (yBit ? 2 : 0));
+            out.push(Array.from(dz), Array.from(new Uint32Array(db.buffer)));
+          }
+      return out;
+    };
+    const available = env.addon.setLoopIsa!('avx512');
+    const fast = run();
+    expect(env.addon.setLoopIsa!('base')).to.equal('base');
+    try {
+      // On a CPU without AVX-512 both runs are the baseline loops (this machine then checks nothing more).
+      expect(run()).to.deep.equal(fast);
+    } finally {
+      env.addon.setLoopIsa!(available);
+    }
+  });
+
   it('fp32: the training step writes each resident ReLU-bias gradient over its donated dy, with tf.grads\' values', () => {
     tf.setBackend('native');
     const geo = { strides: [1, 1] as [number, number], pad: 'same' as const };
