@@ -1,5 +1,6 @@
 // The addon's precision mode (setPrecision 'fp32' | 'bf16') and the check that the CPU runs bf16 natively.
 #include "bf16.h"
+#include "layout.h"
 
 #include <algorithm>
 #include <atomic>

@@ -47,13 +47,6 @@ inline float fromBf16(uint16_t b) {
   return f;
 }
 
-/** Offset of value (row, channel k) of a bf16-resident tensor, rows = n * hw in NHWC order: nChw16c keeps, per
- *  image, channel blocks of 16 one after the other, each block hw pixels x 16 channels. */
-inline int64_t residentIndex(int64_t row, int64_t k, int64_t hw, int64_t channels) {
-  const int64_t img = row / hw, pix = row - img * hw;
-  return img * channels * hw + (k >> 4) * hw * 16 + pix * 16 + (k & 15);
-}
-
 /** The same over all threads, for large arrays. */
 void toBf16Parallel(const float* src, uint16_t* dst, int64_t n);
 

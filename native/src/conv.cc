@@ -615,7 +615,6 @@ Layout timeLayouts(Kind kind, const ConvShape& s, bool bias, int act, float alph
   return layouts[fastest(candidates, ptrs)];
 }
 
-
 /** Runs a convolution with the plan cached for its shape, building it on first use: the fixed layout, or in Auto
  *  mode the recorded choice, else the fastest by timing (then recorded). Convolution results do not depend on the
  *  layout beyond float rounding (every layout passes the tests' 1e-5 bound). */

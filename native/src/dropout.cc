@@ -71,7 +71,7 @@ Napi::Value DropoutAlea(const Napi::CallbackInfo& info) {
     for (int64_t img = 0; img < n / (c * hw); img++)
       for (int64_t p = 0; p < hw; p++)
         for (int64_t cb = 0; cb < c / 16; cb++) {
-          float* run = m + img * c * hw + cb * hw * 16 + p * 16;
+          float* run = m + blockedOffset(img, cb, p, c, hw);
           for (int l = 0; l < 16; l++) run[l] = multiplier(alea.next(), keep);
         }
   }
@@ -118,16 +118,16 @@ Napi::Value DropoutGrad(const Napi::CallbackInfo& info) {
     });
     return info.Env().Undefined();
   }
-  const int64_t slabs = dz.slabs();
-  // One task per (image, 16-channel slab): dy and the multiplier to fp32 scratch, multiplied, written to dz.
-  parallelFor(n / (c * hw) * slabs, std::max<int64_t>(1, (1 << 14) / (hw * 16)), [&](int64_t lo, int64_t hi) {
-    std::vector<float> g(static_cast<size_t>(hw * 16), 0.f), k(g.size(), 0.f);
+  const int64_t slabs = dz.slabs(), len = hw * 16;
+  // One task per (image, 16-channel slab), each operand read where it lies if fp32 nChw16c, else through scratch.
+  parallelFor(n / (c * hw) * slabs, std::max<int64_t>(1, (1 << 14) / len), [&](int64_t lo, int64_t hi) {
+    std::vector<float> scratch(static_cast<size_t>(3 * len), 0.f);
     for (int64_t t = lo; t < hi; t++) {
       const int64_t img = t / slabs, cb = t % slabs;
-      gatherSlab(dy, img, cb, hw, g.data());
-      gatherSlab(m, img, cb, hw, k.data());
-      for (size_t i = 0; i < g.size(); i++) g[i] *= k[i];
-      scatterSlab(dz, img, cb, hw, g.data());
+      const float *g = readSlab(dy, img, cb, hw, scratch.data()), *k = readSlab(m, img, cb, hw, scratch.data() + len);
+      float* out = slabTarget(dz, img, cb, scratch.data() + 2 * len);
+      for (int64_t i = 0; i < len; i++) out[i] = g[i] * k[i];
+      finishSlab(dz, img, cb, hw, out);
     }
   });
   return info.Env().Undefined();

@@ -11,6 +11,23 @@
 
 namespace gaplab {
 
+/** Offset of image img, channel 16 * cb, pixel p in nChw16c ([n, c/16, hw, 16]: per image, channel blocks of 16 one
+ *  after the other, each block hw pixels x 16 channels). */
+inline int64_t blockedOffset(int64_t img, int64_t cb, int64_t p, int64_t c, int64_t hw) {
+  return img * c * hw + cb * hw * 16 + p * 16;
+}
+
+/** The same in NHWC. */
+inline int64_t nhwcOffset(int64_t img, int64_t cb, int64_t p, int64_t c, int64_t hw) {
+  return (img * hw + p) * c + cb * 16;
+}
+
+/** Offset of value (row, channel k) of a resident tensor, rows = n * hw in NHWC order. */
+inline int64_t residentIndex(int64_t row, int64_t k, int64_t hw, int64_t channels) {
+  const int64_t img = row / hw;
+  return blockedOffset(img, k >> 4, row - img * hw, channels, hw) + (k & 15);
+}
+
 /** The storage of an activation: fp32 NHWC, or nChw16c ([n, c/16, h*w, 16]) in fp32 or bfloat16. */
 enum Store { kNhwc = 0, kBlockedF32 = 1, kBlockedBf16 = 2 };
 
@@ -22,7 +39,7 @@ struct Act {
 
   /** Offset of image img, channel 16 * cb, pixel p; consecutive channels of a slab are adjacent in every store. */
   int64_t at(int64_t img, int64_t cb, int64_t p) const {
-    return store == kNhwc ? (img * hw + p) * c + cb * 16 : img * c * hw + cb * hw * 16 + p * 16;
+    return store == kNhwc ? nhwcOffset(img, cb, p, c, hw) : blockedOffset(img, cb, p, c, hw);
   }
   /** Distance between one pixel's slab lanes and the next pixel's. */
   int64_t pixelStride() const { return store == kNhwc ? c : 16; }

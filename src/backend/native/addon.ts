@@ -71,11 +71,11 @@ export interface NativeAddon {
     channels?: number, hw?: number): void;
   /** dz = dy * multiplier; blocked bits 1 dy, 2 multiplier, 4 dz mark fp32 nChw16c arrays (a Uint16Array dy is bf16). */
   dropoutGrad?(dy: Float32Array | Uint16Array, multiplier: Float32Array, dz: Float32Array, channels: number, hw: number, blocked: number): void;
-  /** reluBiasGrad writing dz resident (a Uint16Array: bf16, rounded; a Float32Array: fp32), dy and y resident or fp32
-   *  NHWC (a Float32Array is resident where `blocked` has bit 1 (dy) or 2 (y)); db sums dz before rounding. */
   /** Which build of the addon's own vectorized loops runs ('avx512' only where the CPU has it); returns the one in
    *  use. Both give the same bits (absent in older addons). */
   setLoopIsa?(isa: 'avx512' | 'base'): 'avx512' | 'base';
+  /** reluBiasGrad writing dz resident (a Uint16Array: bf16, rounded; a Float32Array: fp32), dy and y resident or fp32
+   *  NHWC (a Float32Array is resident where `blocked` has bit 1 (dy) or 2 (y)); db sums dz before rounding. */
   reluBiasGradResident?(dy: Float32Array | Uint16Array, y: Float32Array | Uint16Array, dz: Uint16Array | Float32Array, db: Float32Array,
     channels: number, hw: number, blocked?: number): void;
   /** kind 0 = max, 1 = avg; shape: [n, ih, iw, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. Operands are fp32

@@ -44,3 +44,9 @@ export function boolAttr(attrs: NamedAttrMap, name: string, dflt: boolean): bool
   const v = attrs[name];
   return typeof v === 'boolean' ? v : dflt;
 }
+
+/** The addon's blocked mask bit for an operand: set for a resident fp32 (nChw16c) array; a Uint16Array is bf16
+ *  nChw16c whatever the mask says, anything else fp32 NHWC. */
+export function blockedBit(o: { v: Float32Array | Uint16Array; resident: boolean }, bit: number): number {
+  return o.resident && o.v instanceof Float32Array ? bit : 0;
+}

@@ -1,7 +1,7 @@
 // Native kernels of dropout's training pass and its gradient (see ../dropout.ts): tfjs's mask, drawn and applied in
 // the addon, on fp32 NHWC or resident tensors.
 import type { NativeBackend } from '../backend.js';
-import { input, numAttr, sizeOf, type NativeKernel } from './common.js';
+import { blockedBit, input, numAttr, sizeOf, type NativeKernel } from './common.js';
 
 /** Input x; attrs keep (1 - rate) and state ([s0, s1, s2, c], seedrandom's Alea right after seeding); outputs
  *  y = x * multiplier and multiplier = floor(u + keep) / keep, bit for bit what tf.dropout gives for that seed. A
@@ -53,7 +53,7 @@ const dropoutGrad: NativeKernel = {
     }
     const shape = dy.shape.slice();
     const [, h, w, c] = shape as [number, number, number, number];
-    const bits = (dyo.resident && dyo.v instanceof Float32Array ? 1 : 0) | (mo.resident ? 2 : 0);
+    const bits = blockedBit(dyo, 1) | blockedBit(mo, 2);
     const write = (dz: Float32Array, blocked: boolean) => run.call(backend.addon, dyo.v, mo.v as Float32Array, dz, c, h * w, bits | (blocked ? 4 : 0));
     if (sizeOf(shape) === 0) return backend.makeOutput32(shape, new Float32Array(0));
     const resident = dyo.resident ? backend.residentOutputsOf([{ shape, f32: true }], ([v]) => write(v as Float32Array, true))?.[0] : undefined;

@@ -1,7 +1,7 @@
 // Native kernel of the fused conv + bias + ReLU layer's backward pass (see ../fused-conv.ts): ReLU gradient and bias
 // gradient in one pass over the activation.
 import type { NativeBackend } from '../backend.js';
-import { input, sizeOf, type NativeKernel } from './common.js';
+import { blockedBit, input, sizeOf, type NativeKernel } from './common.js';
 
 /** Inputs dy, y ([..., C], y the layer's output relu(z + bias)); outputs dz = dy where y > 0, and db [C] = sum of dz.
  *  Attr inPlace: dz is written over dy's buffer and shares it (dy must be donated, see src/backend/donation.ts). */
@@ -30,7 +30,7 @@ const reluBiasGrad: NativeKernel = {
     // Where the convolutions take resident operands, dz goes to their two backward passes resident (no reorder in
     // either).
     // A Float32Array is resident (fp32 nChw16c) only where operand() says so: bit 1 for dy, 2 for y.
-    const blocked = (dyo.resident && dyo.v instanceof Float32Array ? 1 : 0) | (yo.resident && yo.v instanceof Float32Array ? 2 : 0);
+    const blocked = blockedBit(dyo, 1) | blockedBit(yo, 2);
     if (attrs.inPlace === true && dyo.resident && (dyo.v instanceof Uint16Array) === backend.bf16() && backend.residentOutputs(c) &&
       backend.addon.reluBiasGradResident) {
       // A donated resident dy (in the current precision, as operand() gave it) takes dz in its own block: each value

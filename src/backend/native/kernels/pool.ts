@@ -4,7 +4,7 @@ import { backend_util } from '@tensorflow/tfjs';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 
 import type { NativeBackend } from '../backend.js';
-import { input, sizeOf, type NativeKernel } from './common.js';
+import { blockedBit, input, sizeOf, type NativeKernel } from './common.js';
 
 const KIND = { max: 0, avg: 1 } as const;
 
@@ -26,12 +26,6 @@ export function poolShape(xShape: readonly number[], attrs: NamedAttrMap): { inf
   if ((info.outHeight - 1) * info.strideHeight - top >= info.inHeight) return undefined;
   if ((info.outWidth - 1) * info.strideWidth - left >= info.inWidth) return undefined;
   return { info, shape };
-}
-
-/** The addon's blocked mask bit for an operand: set for a resident fp32 (nChw16c) array; a Uint16Array is bf16
- *  nChw16c whatever the mask says, anything else fp32 NHWC. */
-function blockedBit(o: { v: Float32Array | Uint16Array; resident: boolean }, bit: number): number {
-  return o.resident && o.v instanceof Float32Array ? bit : 0;
 }
 
 /**
