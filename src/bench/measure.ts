@@ -6,17 +6,13 @@ import { selectBackend } from '../backend/select.js';
 import { buildModel, logitsModel } from '../models/registry.js';
 import { createOptimizer } from '../train/optimizer.js';
 import { decayedVariableNames, dropoutLayers, seedDropout, trainableVariables, trainStep } from '../train/step.js';
-import { median } from '../util/stats.js';
+import { median, spread } from '../util/stats.js';
 import { benchConfig } from './config.js';
 import { profileStep } from './profile.js';
 import type { BenchJob, BenchResult } from './types.js';
 
 const INPUT: [number, number, number] = [32, 32, 3];
 const CLASSES = 10;
-
-function stats(ms: number[]): { median: number; min: number; max: number } {
-  return { median: median(ms), min: Math.min(...ms), max: Math.max(...ms) };
-}
 
 /** Wall and CPU milliseconds (all threads of this process) of one call. */
 async function timeIt(f: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
@@ -65,7 +61,7 @@ export async function measureJob(job: BenchJob): Promise<BenchResult> {
     const trainT = await timed(step);
     for (let i = 0; i < job.warmup; i++) await infer();
     const inferT = await timed(infer);
-    const train = stats(trainT.map((t) => t.wall)), inference = stats(inferT.map((t) => t.wall));
+    const train = spread(trainT.map((t) => t.wall)), inference = spread(inferT.map((t) => t.wall));
     const trainCpu = median(trainT.map((t) => t.cpu)), inferCpu = median(inferT.map((t) => t.cpu));
     const profile = job.profile ? await profileStep(step) : undefined;
     return {

@@ -11,7 +11,7 @@ const peerPrefix = (k: PeerKind) => `torch_${k.replace('-', '_')}`;
 
 /** CSV columns: ours, then for every peer kind its numbers and our ratio to it (empty where it did not run). */
 const COLUMNS = [
-  'backend', 'precision', 'head', 'batch', 'train_img_s', 'infer_img_s', 'train_img_cpu_s', 'infer_img_cpu_s', 'step_ms_median',
+  'backend', 'precision', 'head', 'batch', 'round', 'train_img_s', 'infer_img_s', 'train_img_cpu_s', 'infer_img_cpu_s', 'step_ms_median',
   'step_ms_min', 'step_ms_max', 'infer_ms_median', 'peak_rss_mib',
   ...PEER_KINDS.flatMap((k) => ['train_img_s', 'infer_img_s', 'peak_rss_mib', 'train_ratio', 'infer_ratio', 'allocator', 'isa']
     .map((c) => `${peerPrefix(k)}_${c}`)),
@@ -36,7 +36,7 @@ function csvRecord(row: BenchRow): Record<string, string> {
   const r = row.result;
   const rec: Record<string, string> = {
     backend: r?.backend ?? row.job.backend, precision: row.job.precision ?? 'fp32', head: row.job.head, batch: String(row.job.batch),
-    train_img_s: round(r?.trainImagesPerS), infer_img_s: round(r?.inferImagesPerS),
+    round: row.round === undefined ? '' : String(row.round + 1), train_img_s: round(r?.trainImagesPerS), infer_img_s: round(r?.inferImagesPerS),
     train_img_cpu_s: round(r?.trainImagesPerCpuS), infer_img_cpu_s: round(r?.inferImagesPerCpuS),
     step_ms_median: round(r?.trainStepMs.median, 0), step_ms_min: round(r?.trainStepMs.min, 0),
     step_ms_max: round(r?.trainStepMs.max, 0), infer_ms_median: round(r?.inferMs.median, 0), peak_rss_mib: round(r?.peakRssMiB, 0),

@@ -1,7 +1,9 @@
 // Orchestrates `npm run bench`: one child process per (batch, head, backend), the PyTorch peers beside each, a report.
 import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { nativeAvailable } from '../backend/select.js';
@@ -9,9 +11,11 @@ import { buildCeilingProgram, formatCeiling, measureCeiling, type Ceiling, type 
 import { formatProfile } from './profile.js';
 import { peerOptimizer } from './config.js';
 import { formatEngines, formatTable, writeResults } from './report.js';
+import { formatPaired, measureRounds, pairedCsv, pairRounds } from './rounds.js';
 import { runTorch } from './torch.js';
+import { median } from '../util/stats.js';
 import type { Precision } from '../backend/precision.js';
-import type { BenchHead, BenchJob, BenchResult, BenchRow, PeerKind, PeerRow } from './types.js';
+import type { BenchHead, BenchJob, BenchResult, BenchRow, PeerKind } from './types.js';
 
 export interface BenchOptions {
   /** Backends to measure; undefined = every fast one available (native, tensorflow). */
@@ -33,8 +37,16 @@ export interface BenchOptions {
   outDir: string;
   /** Profile one training step per kernel and print it. */
   profile: boolean;
+  /** Times each group (our jobs and the peers) is measured, alternating the order (src/bench/rounds.ts); default 1. */
+  rounds?: number;
   /** Also time NIN's convolutions in oneDNN alone per precision and batch (src/bench/ceiling.ts). */
   ceiling?: boolean;
+}
+
+/** Median of the values present (undefined when none is). */
+function medianOf(values: Array<number | undefined>): number | undefined {
+  const v = values.filter((x): x is number => x !== undefined);
+  return v.length ? median(v) : undefined;
 }
 
 /** tfjs-node(-gpu) is an optional dependency: measure 'tensorflow' only where one resolves. */
@@ -93,49 +105,44 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
   }
   const load = loadavg()[0]!;
   if (load > 0.5) log(`note: load average ${load.toFixed(2)} before start: other processes will slow every engine measured`);
+  const rounds = o.rounds ?? 1;
   for (const batch of o.batches) {
     for (const head of o.heads) {
-      const group: BenchRow[] = [];
-      for (const backend of backends) {
-        for (const precision of o.precisions) {
-          const cpu = backend === 'cpu';
-          const job: BenchJob = {
-            backend, head, batch, threads: o.threads, seed: o.seed, ...(precision === 'fp32' ? {} : { precision }),
-            steps: cpu ? o.cpuSteps : o.steps, warmup: cpu ? 0 : o.warmup, profile: o.profile && !cpu,
-          };
-          log(`measuring ${backend}${precision === 'fp32' ? '' : ` ${precision}`} ${head} batch ${batch} (${job.warmup} warm-up + ${job.steps} steps)...`);
-          const row: BenchRow = { job, peers: [] };
-          try {
-            row.result = await runJob(job);
-            if (row.result.profile) log(formatProfile(row.result.profile));
-          } catch (e) {
-            row.error = e instanceof Error ? e.message : String(e);
-          }
-          group.push(row);
-        }
-      }
-      if (group.length === 0) continue;
-      // The peers run once per head and batch, right after our jobs, and are compared with each of them.
-      const peers: PeerRow[] = [];
-      for (const kind of o.peers) {
-        const t = { python: o.python, script: o.torchScript, head, batch, steps: o.steps, warmup: o.warmup, threads: o.threads, ...peerOptimizer(head) };
-        try {
-          peers.push({ kind, result: await runTorch(t, kind) });
-        } catch (e) {
-          peers.push({ kind, error: e instanceof Error ? e.message : String(e) });
-        }
-      }
-      for (const row of group) rows.push({ ...row, peers });
-      // The oneDNN-alone reference, last: our step and the peer of the same precision as shares of it.
+      const jobs: BenchJob[] = backends.flatMap((backend) => o.precisions.map((precision) => {
+        const cpu = backend === 'cpu';
+        return {
+          backend, head, batch, threads: o.threads, seed: o.seed, ...(precision === 'fp32' ? {} : { precision }),
+          steps: cpu ? o.cpuSteps : o.steps, warmup: cpu ? 0 : o.warmup, profile: o.profile && !cpu,
+        };
+      }));
+      if (jobs.length === 0) continue;
+      const t = { python: o.python, script: o.torchScript, head, batch, steps: o.steps, warmup: o.warmup, threads: o.threads, ...peerOptimizer(head) };
+      const group = await measureRounds(jobs, o.peers, rounds, {
+        ours: async (job) => {
+          const result = await runJob(job);
+          if (result.profile) log(formatProfile(result.profile));
+          return result;
+        },
+        peer: (kind) => runTorch(t, kind),
+        log,
+      });
+      rows.push(...group);
+      // The oneDNN-alone reference, last: our step and the peer of the same precision (medians over the rounds) as
+      // shares of it.
       for (const precision of ceilingBin ? o.precisions : []) {
         try {
           const ceiling = measureCeiling(ceilingBin!, precision, batch, o.threads || cpus().length, head);
+          const mine = group.filter((r) => (r.job.precision ?? 'fp32') === precision);
           const engines: EngineRates[] = [
-            ...group.filter((r) => (r.job.precision ?? 'fp32') === precision).map((r) => ({
-              name: `${r.job.backend}${precision === 'fp32' ? '' : ` ${precision}`}`,
-              train: r.result?.trainImagesPerS, infer: r.result?.inferImagesPerS })),
-            ...peers.filter((p) => (p.kind === 'tuned-bf16') === (precision === 'bf16') && p.kind !== 'plain').map((p) => ({
-              name: `pytorch ${p.kind}`, train: p.result?.train_images_per_s, infer: p.result?.infer_images_per_s })),
+            ...[...new Set(mine.map((r) => r.job.backend))].map((backend) => {
+              const runs = mine.filter((r) => r.job.backend === backend);
+              return { name: `${backend}${precision === 'fp32' ? '' : ` ${precision}`}`,
+                train: medianOf(runs.map((r) => r.result?.trainImagesPerS)), infer: medianOf(runs.map((r) => r.result?.inferImagesPerS)) };
+            }),
+            ...o.peers.filter((k) => (k === 'tuned-bf16') === (precision === 'bf16') && k !== 'plain').map((k) => {
+              const runs = [...new Set(group.map((r) => r.peers))].map((ps) => ps.find((p) => p.kind === k)?.result);
+              return { name: `pytorch ${k}`, train: medianOf(runs.map((t) => t?.train_images_per_s)), infer: medianOf(runs.map((t) => t?.infer_images_per_s)) };
+            }),
           ];
           ceilings.push({ head, ceiling, engines });
         } catch (e) {
@@ -145,10 +152,16 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
     }
   }
   log('');
-  log(formatTable(rows));
+  if (rounds > 1) {
+    for (let r = 0; r < rounds; r++) log(`round ${r + 1} of ${rounds} (${r % 2 ? 'peers first' : 'ours first'}):\n${formatTable(rows.filter((x) => x.round === r))}\n`);
+    if (o.peers.length) log(`${formatPaired(pairRounds(rows))}\n`);
+  } else {
+    log(formatTable(rows));
+  }
   log(formatEngines(rows));
   for (const c of ceilings) log(formatCeiling(c.ceiling, c.head, c.engines));
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const paired = rounds > 1 && o.peers.length ? pairRounds(rows) : undefined;
   const files = writeResults(o.outDir, stamp, rows, {
     date: new Date().toISOString(),
     node: process.version,
@@ -157,7 +170,13 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
     loadAverageAtStart: load,
     options: o,
     ...(ceilings.length ? { ceilings: ceilings.map((c) => c.ceiling) } : {}),
+    ...(paired ? { paired } : {}),
   });
   log(`\nwrote ${files.json} and ${files.csv}`);
+  if (paired) {
+    const csv = join(o.outDir, `bench-${stamp}-paired.csv`);
+    writeFileSync(csv, pairedCsv(paired));
+    log(`wrote ${csv}`);
+  }
   return rows;
 }

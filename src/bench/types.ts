@@ -96,4 +96,6 @@ export interface BenchRow {
   result?: BenchResult;
   error?: string;
   peers: PeerRow[];
+  /** Which round of `--rounds` (0-based) measured this row and its peers; absent for a single round. */
+  round?: number;
 }

@@ -24,12 +24,14 @@ main('bench', async () => {
     .option('pytorch-bf16', { type: 'boolean', default: false, describe: 'with --vs-pytorch: also the tuned peer under torch.autocast bf16' })
     .option('python', { type: 'string', default: '/usr/bin/python3' })
     .option('torch-script', { type: 'string', default: 'bench/pytorch/nin.py', describe: 'relative to the repository' })
+    .option('rounds', { type: 'number', default: 1, describe: 'measure each batch and head this many times, ours and the peers in alternating order, and report our ratios paired by round (median and range)' })
     .option('profile', { type: 'boolean', default: false, describe: 'print a per-kernel profile of one training step per job' })
     .option('ceiling', { type: 'boolean', default: false, describe: "also time NIN's convolutions in oneDNN alone (bench/onednn/nin_convs.cc, built with g++) and print each engine's training rate as a share of that" })
     .option('out', { type: 'string', default: 'experiments/bench', describe: 'folder for bench-<timestamp>.json and .csv (relative to the repository)' })
     .check((a) => {
       if (a.batch.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batch takes positive integers');
       if (!Number.isInteger(a.steps) || a.steps < 1 || !Number.isInteger(a.warmup) || a.warmup < 0) throw new Error('--steps >= 1, --warmup >= 0');
+      if (!Number.isInteger(a.rounds) || a.rounds < 1) throw new Error('--rounds takes an integer >= 1');
       if (!Number.isInteger(a.threads) || a.threads < 0) throw new Error('--threads takes an integer >= 0');
       return true;
     })
@@ -52,6 +54,7 @@ main('bench', async () => {
       outDir: resolve(repo, argv.out),
       profile: argv.profile,
       ceiling: argv.ceiling,
+      rounds: argv.rounds,
     },
     log,
   );

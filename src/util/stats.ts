@@ -26,6 +26,18 @@ export function median(xs: readonly number[]): number {
   return f.length % 2 ? f[mid]! : (f[mid - 1]! + f[mid]!) / 2;
 }
 
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** Median, min and max of the finite values (NaN for all three when there are none). */
+export function spread(xs: readonly number[]): Spread {
+  const f = xs.filter(Number.isFinite);
+  return { median: median(f), min: f.length ? Math.min(...f) : NaN, max: f.length ? Math.max(...f) : NaN };
+}
+
 export interface Interval {
   low: number;
   high: number;

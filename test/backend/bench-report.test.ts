@@ -59,7 +59,7 @@ describe('bench report', () => {
       const csv = parse(readFileSync(files.csv, 'utf8'), { columns: true }) as Array<Record<string, string>>;
       expect(csv).to.have.length(2);
       expect(csv[0]).to.include({
-        backend: 'native', head: 'gap', train_img_s: '100.0', peak_rss_mib: '1200', detail: 'oneDNN 2.6.3, 2 threads, avx512_core_bf16',
+        backend: 'native', head: 'gap', round: '', train_img_s: '100.0', peak_rss_mib: '1200', detail: 'oneDNN 2.6.3, 2 threads, avx512_core_bf16',
         torch_tuned_train_img_s: '80.0', torch_tuned_train_ratio: '1.25', torch_tuned_infer_ratio: '1.20', torch_tuned_allocator: 'tcmalloc',
         torch_plain_train_ratio: '4.00', torch_tuned_bf16_train_img_s: '', error: '',
       });
