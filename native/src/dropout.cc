@@ -1,5 +1,6 @@
 // Dropout's mask as tfjs draws it (seedrandom's Alea, the generator behind tf.randomUniform), applied in one pass:
 // the same bits as tf.dropout, without generating 2.4M numbers per NIN step in JavaScript.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -41,58 +42,72 @@ inline float multiplier(float u, float keep) {
   return static_cast<float>(static_cast<int32_t>(u + keep)) / keep;
 }
 
-/** dropoutAlea(x, y, multiplier, state: Float64Array [s0, s1, s2, c], keep, channels?, hw?): multiplier[i] =
- *  floor(u_i + keep) / keep and y[i] = x[i] * multiplier[i] in float32, u_i the i-th value (NHWC order) of Alea from
- *  `state`: bit for bit tf.dropout. With channels and hw all three are resident nChw16c (x and y bf16 in Uint16Arrays
- *  or fp32, y rounded to nearest even when bf16; the multiplier fp32), the values drawn in NHWC order still. The
- *  generator is sequential; the multiply runs over all threads. */
+/** One chunk's draws, values [lo, hi) in NHWC order (lo a multiple of 16): each value's multiplier and y = x *
+ *  multiplier written at its place, NHWC (c = 0) or nChw16c (c channels, hw pixels), in one pass. */
+template <class In, class Out>
+void drawChunk(Alea alea, const In* x, Out* y, float* m, float keep, int64_t lo, int64_t hi, int64_t c, int64_t hw) {
+  auto put = [&](int64_t pos) {
+    const float k = m[pos] = multiplier(alea.next(), keep);
+    float v;
+    if constexpr (sizeof(In) == 2) v = fromBf16(x[pos]) * k;
+    else v = x[pos] * k;
+    if constexpr (sizeof(Out) == 2) y[pos] = toBf16Select(v);
+    else y[pos] = v;
+  };
+  if (c == 0) {
+    for (int64_t i = lo; i < hi; i++) put(i);
+    return;
+  }
+  // NHWC order (pixel by pixel, channel by channel), each 16-value run to its nChw16c place.
+  const int64_t slabs = c / 16;
+  for (int64_t run = lo / 16; run < hi / 16; run++) {
+    const int64_t cb = run % slabs, pixel = run / slabs, img = pixel / hw, p = pixel % hw;
+    const int64_t base = blockedOffset(img, cb, p, c, hw);
+    for (int l = 0; l < 16; l++) put(base + l);
+  }
+}
+
+/** dropoutAlea(x, y, multiplier, starts: Float64Array [s0, s1, s2, c] x k, keep, channels?, hw?): multiplier[i] =
+ *  floor(u_i + keep) / keep and y[i] = x[i] * multiplier[i] in float32, u_i the i-th value (NHWC order) of Alea: bit
+ *  for bit tf.dropout. The draws are split into k chunks of 16 * ceil(n / 16k) values, chunk j drawn from starts[j]
+ *  (the state j chunks of draws on, src/backend/native/alea-jump.ts), the chunks on all threads. With channels and hw
+ *  all three are resident nChw16c (x and y bf16 in Uint16Arrays or fp32, y rounded to nearest even when bf16; the
+ *  multiplier fp32), the values drawn in NHWC order still. */
 Napi::Value DropoutAlea(const Napi::CallbackInfo& info) {
   const Buf x = bufArg(info, 0, "x"), y = bufArg(info, 1, "y");
   const F32 mult = f32Arg(info, 2, "multiplier");
   require(info.Length() > 3 && info[3].IsTypedArray() &&
               info[3].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array &&
-              info[3].As<Napi::Float64Array>().ElementLength() == 4,
-          "state must be a Float64Array of 4 values [s0, s1, s2, c]");
+              info[3].As<Napi::Float64Array>().ElementLength() >= 4 && info[3].As<Napi::Float64Array>().ElementLength() % 4 == 0,
+          "starts must be a Float64Array of 4 values [s0, s1, s2, c] per chunk");
   const double keepD = numArg(info, 4, "keep");
   require(keepD > 0 && keepD <= 1, "keep must be in (0, 1]");
   const bool blocked = info.Length() > 5 && !info[5].IsUndefined();
   const int64_t n = static_cast<int64_t>(mult.len);
   require(static_cast<int64_t>(x.len) == n && static_cast<int64_t>(y.len) == n, "x, y and multiplier must have one length");
   require(blocked || (!x.bf16 && !y.bf16), "bf16 x or y needs channels and hw (resident nChw16c)");
-  Alea alea(info[3].As<Napi::Float64Array>().Data());
+  int64_t c = 0, hw = 0;
+  if (blocked) {
+    c = intArg(info, 5, "channels"), hw = intArg(info, 6, "hw");
+    require(c >= 16 && c % 16 == 0 && hw >= 1 && n % (c * hw) == 0, "dropout: channels must be a multiple of 16 and the length whole images of hw pixels");
+  }
+  const double* starts = info[3].As<Napi::Float64Array>().Data();
+  const int64_t chunks = static_cast<int64_t>(info[3].As<Napi::Float64Array>().ElementLength() / 4);
+  const int64_t size = (n + 16 * chunks - 1) / (16 * chunks) * 16;
   const float keep = static_cast<float>(keepD);
   float* m = mult.data;
-  if (!blocked) {
-    for (int64_t i = 0; i < n; i++) m[i] = multiplier(alea.next(), keep);
-  } else {
-    const int64_t c = intArg(info, 5, "channels"), hw = intArg(info, 6, "hw");
-    require(c >= 16 && c % 16 == 0 && hw >= 1 && n % (c * hw) == 0, "dropout: channels must be a multiple of 16 and the length whole images of hw pixels");
-    // NHWC order (pixel by pixel, channel by channel), each value to its nChw16c place: 16-value runs.
-    for (int64_t img = 0; img < n / (c * hw); img++)
-      for (int64_t p = 0; p < hw; p++)
-        for (int64_t cb = 0; cb < c / 16; cb++) {
-          float* run = m + blockedOffset(img, cb, p, c, hw);
-          for (int l = 0; l < 16; l++) run[l] = multiplier(alea.next(), keep);
-        }
-  }
-  // Elementwise in storage order: x, y and the multiplier share one layout.
-  auto apply = [=](auto* in, auto* out) {
-    parallelFor(n, 1 << 16, [=](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; i++) {
-        float v;
-        if constexpr (sizeof(*in) == 2) v = fromBf16(in[i]) * m[i];
-        else v = in[i] * m[i];
-        if constexpr (sizeof(*out) == 2) out[i] = toBf16Select(v);
-        else out[i] = v;
-      }
+  auto draw = [&](auto* in, auto* out) {
+    parallelFor(chunks, 1, [&](int64_t first, int64_t last) {
+      for (int64_t j = first; j < last; j++)
+        drawChunk(Alea(starts + 4 * j), in, out, m, keep, std::min(n, j * size), std::min(n, (j + 1) * size), c, hw);
     });
   };
   const auto* xf = static_cast<const float*>(x.data);
   const auto* xb = static_cast<const uint16_t*>(x.data);
   auto* yf = static_cast<float*>(y.data);
   auto* yb = static_cast<uint16_t*>(y.data);
-  if (x.bf16) y.bf16 ? apply(xb, yb) : apply(xb, yf);
-  else y.bf16 ? apply(xf, yb) : apply(xf, yf);
+  if (x.bf16) y.bf16 ? draw(xb, yb) : draw(xb, yf);
+  else y.bf16 ? draw(xf, yb) : draw(xf, yf);
   return info.Env().Undefined();
 }
 

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
+import { aleaStarts } from '../../src/backend/native/alea-jump.js';
 import { aleaState, nativeDropout } from '../../src/backend/native/dropout.js';
 import { convBiasRelu } from '../../src/backend/native/fused-conv.js';
 import { nativeCount, outputsOn, randomArray, randomTensor, relError } from './helpers.js';
@@ -106,6 +107,25 @@ describe('native backend: pooling and dropout on resident tensors', function () 
       env.addon.dropoutGrad!(dyIn, mb, dz, c, hw, bits);
       expect(Array.from(dz), what).to.deep.equal(Array.from(expected));
     }
+  });
+
+  it('dropoutAlea draws the same bits split into any number of chunks (jumped-ahead starts), NHWC and nChw16c', () => {
+    // 2 x 15 pixels x 32 channels = 960 draws, 60 runs of 16: 7 chunks of 144, 64 chunks of 16 (the last 4 empty).
+    const n = 2, hw = 15, c = 32, len = n * hw * c;
+    const x = randomArray(len, 8), state = aleaState(23);
+    const draw = (chunks: number, blocked: boolean) => {
+      const y = new Float32Array(len), m = new Float32Array(len);
+      const xin = blocked ? toResidentF32(x, n, hw, c) : x;
+      if (blocked) env.addon.dropoutAlea!(xin, y, m, aleaStarts(state, len, chunks), 0.3, c, hw);
+      else env.addon.dropoutAlea!(xin, y, m, aleaStarts(state, len, chunks), 0.3);
+      return [Array.from(y), Array.from(m)];
+    };
+    for (const blocked of [false, true]) {
+      const one = draw(1, blocked);
+      for (const chunks of [2, 3, 7, 64]) expect(draw(chunks, blocked), `${chunks} chunks, blocked ${blocked}`).to.deep.equal(one);
+    }
+    // One chunk is the sequential draw: tf.dropout's values, as the test above checks against aleaState's first value.
+    expect(() => env.addon.dropoutAlea!(x, new Float32Array(len), new Float32Array(len), new Float64Array(6), 0.3)).to.throw(/4 values .* per chunk/);
   });
 
   /** conv (32 channels, resident) -> max pool -> dropout -> conv (16 channels), summed against g. */

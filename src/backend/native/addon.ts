@@ -65,9 +65,10 @@ export interface NativeAddon {
    *  absent in older addons. */
   sgdMomentum?(w: Float32Array, g: Float32Array, m: Float32Array, wOut: Float32Array, mOut: Float32Array, weightDecay: number,
     momentum: number, lr: number, nesterov: boolean): void;
-  /** tf.dropout's training pass for one seed: multiplier = floor(u + keep) / keep over seedrandom's Alea from `state`
-   *  ([s0, s1, s2, c]), y = x * multiplier (absent in older addons). */
-  dropoutAlea?(x: Float32Array | Uint16Array, y: Float32Array | Uint16Array, multiplier: Float32Array, state: Float64Array, keep: number,
+  /** tf.dropout's training pass for one seed: multiplier = floor(u + keep) / keep over seedrandom's Alea, y = x *
+   *  multiplier (absent in older addons). `starts` holds [s0, s1, s2, c] per chunk, the draws split into k chunks of
+   *  16 * ceil(n / 16k) values (aleaStarts in alea-jump.ts), drawn in parallel. */
+  dropoutAlea?(x: Float32Array | Uint16Array, y: Float32Array | Uint16Array, multiplier: Float32Array, starts: Float64Array, keep: number,
     channels?: number, hw?: number): void;
   /** dz = dy * multiplier; blocked bits 1 dy, 2 multiplier, 4 dz mark fp32 nChw16c arrays (a Uint16Array dy is bf16). */
   dropoutGrad?(dy: Float32Array | Uint16Array, multiplier: Float32Array, dz: Float32Array, channels: number, hw: number, blocked: number): void;

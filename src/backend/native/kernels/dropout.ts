@@ -1,6 +1,7 @@
 // Native kernels of dropout's training pass and its gradient (see ../dropout.ts): tfjs's mask, drawn and applied in
 // the addon, on fp32 NHWC or resident tensors.
 import type { NativeBackend } from '../backend.js';
+import { aleaStarts, type AleaState } from '../alea-jump.js';
 import { blockedBit, input, numAttr, sizeOf, type NativeKernel } from './common.js';
 
 /** Input x; attrs keep (1 - rate) and state ([s0, s1, s2, c], seedrandom's Alea right after seeding); outputs
@@ -23,8 +24,9 @@ const dropout: NativeKernel = {
       throw new Error(`${DROPOUT} needs float32 x, the Alea state [s0, s1, s2, c] and an addon with dropoutAlea`);
     }
     const keep = numAttr(attrs, 'keep', 1);
-    const st = Float64Array.from(state);
     const shape = x.shape.slice();
+    // One chunk of draws per thread, each from its own jumped-ahead start: the same values as one sequential draw.
+    const st = aleaStarts(state as unknown as AleaState, sizeOf(shape), backend.addon.getThreads());
     if (xo.resident && backend.addon.dropoutGrad) {
       const [, h, w, c] = shape as [number, number, number, number];
       const out = backend.residentOutputsOf([{ shape }, { shape, f32: true }], ([y, mult]) =>
