@@ -13,7 +13,7 @@ const peerPrefix = (k: PeerKind) => `torch_${k.replace('-', '_')}`;
 const COLUMNS = [
   'backend', 'precision', 'head', 'batch', 'round', 'train_img_s', 'infer_img_s', 'train_img_cpu_s', 'infer_img_cpu_s', 'step_ms_median',
   'step_ms_min', 'step_ms_max', 'infer_ms_median', 'peak_rss_mib',
-  ...PEER_KINDS.flatMap((k) => ['train_img_s', 'infer_img_s', 'peak_rss_mib', 'train_ratio', 'infer_ratio', 'allocator', 'isa']
+  ...PEER_KINDS.flatMap((k) => ['train_img_s', 'infer_img_s', 'step_ms_min', 'step_ms_max', 'peak_rss_mib', 'train_ratio', 'infer_ratio', 'allocator', 'isa']
     .map((c) => `${peerPrefix(k)}_${c}`)),
   'detail', 'error',
 ];
@@ -46,6 +46,7 @@ function csvRecord(row: BenchRow): Record<string, string> {
     const t = peer(row, k), p = peerPrefix(k);
     Object.assign(rec, {
       [`${p}_train_img_s`]: round(t?.train_images_per_s), [`${p}_infer_img_s`]: round(t?.infer_images_per_s),
+      [`${p}_step_ms_min`]: round(t?.train_step_ms?.min, 0), [`${p}_step_ms_max`]: round(t?.train_step_ms?.max, 0),
       [`${p}_peak_rss_mib`]: round(t?.peak_rss_mib, 0),
       [`${p}_train_ratio`]: ratio(r?.trainImagesPerS, t?.train_images_per_s),
       [`${p}_infer_ratio`]: ratio(r?.inferImagesPerS, t?.infer_images_per_s),
@@ -71,7 +72,7 @@ export function formatTable(rows: BenchRow[]): string {
     for (const p of row.peers) {
       const t = p.result;
       data.push([`pytorch ${p.kind}`, row.job.head, String(row.job.batch), round(t?.train_images_per_s), round(t?.infer_images_per_s),
-        '', '', round(t?.peak_rss_mib, 0), ratio(r?.trainImagesPerS, t?.train_images_per_s), ratio(r?.inferImagesPerS, t?.infer_images_per_s)]);
+        round(t?.train_step_ms?.median, 0), '', round(t?.peak_rss_mib, 0), ratio(r?.trainImagesPerS, t?.train_images_per_s), ratio(r?.inferImagesPerS, t?.infer_images_per_s)]);
       notes.push(p.error);
     }
   }

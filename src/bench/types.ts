@@ -80,6 +80,9 @@ export interface TorchResult {
   isa: string;
   train_images_per_s: number;
   infer_images_per_s: number;
+  /** Step and inference times in ms (median, min, max; absent from older peer scripts). */
+  train_step_ms?: { median: number; min: number; max: number };
+  infer_ms?: { median: number; min: number; max: number };
   peak_rss_mib: number;
 }
 

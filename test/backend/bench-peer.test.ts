@@ -65,5 +65,9 @@ describe('bench PyTorch peer', () => {
     expect(r).to.include({ head: 'gap', batch: 2, params: 966_986, precision: 'fp32', allocator: 'glibc malloc' });
     expect(r.isa).to.match(/AVX|SSE/i);
     expect(r.train_images_per_s).to.be.a('number').above(0);
+    // One timed step: median, min and max are that step; the rate is the batch over it.
+    const ms = r.train_step_ms as { median: number; min: number; max: number };
+    expect(ms.min).to.equal(ms.median).and.equal(ms.max);
+    expect(r.train_images_per_s).to.be.closeTo(2000 / ms.median, 0.1 + 2000 / ms.median * 0.01);
   });
 });

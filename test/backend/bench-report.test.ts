@@ -22,7 +22,9 @@ const rows: BenchRow[] = [
       inferMs: { median: 213.3, min: 200, max: 230 }, peakRssMiB: 1200,
     },
     // 100 / 80 = 1.25 and 300 / 250 = 1.20 against the tuned peer; 100 / 25 = 4.00, 300 / 75 = 4.00 against plain.
-    peers: [{ kind: 'tuned', result: torch('tuned', 80, 250, 'tcmalloc') }, { kind: 'plain', result: torch('plain', 25, 75, 'glibc malloc') }],
+    // The tuned peer reports its step times (median 800 ms = 64 / 80 img/s), the plain one none (an older script).
+    peers: [{ kind: 'tuned', result: { ...torch('tuned', 80, 250, 'tcmalloc'), train_step_ms: { median: 800, min: 790, max: 900 } } },
+      { kind: 'plain', result: torch('plain', 25, 75, 'glibc malloc') }],
   },
   { job: { ...job, head: 'fc-dropout' }, error: 'worker exited 1', peers: [{ kind: 'tuned', error: 'no torch' }] },
 ];
@@ -32,7 +34,7 @@ describe('bench report', () => {
     const lines = formatTable(rows).split('\n');
     expect(lines[0]).to.match(/^engine\s+head\s+batch\s+train img\/s\s+infer img\/s\s+step ms\s+train img\/cpu-s\s+peak RSS MiB\s+ours x train\s+ours x infer$/);
     expect(lines[2]).to.match(/^native\s+gap\s+64\s+100\.0\s+300\.0\s+640\s+55\.0\s+1200$/);
-    expect(lines[3]).to.match(/^pytorch tuned\s+gap\s+64\s+80\.0\s+250\.0\s+600\s+1\.25\s+1\.20$/);
+    expect(lines[3]).to.match(/^pytorch tuned\s+gap\s+64\s+80\.0\s+250\.0\s+800\s+600\s+1\.25\s+1\.20$/);
     expect(lines[4]).to.match(/^pytorch plain\s+gap\s+64\s+25\.0\s+75\.0\s+600\s+4\.00\s+4\.00$/);
     expect(lines[5]).to.match(/^native\s+fc-dropout\s+64$/);
     expect(lines[6]).to.equal('  ! worker exited 1');
@@ -61,6 +63,7 @@ describe('bench report', () => {
       expect(csv[0]).to.include({
         backend: 'native', head: 'gap', round: '', train_img_s: '100.0', peak_rss_mib: '1200', detail: 'oneDNN 2.6.3, 2 threads, avx512_core_bf16',
         torch_tuned_train_img_s: '80.0', torch_tuned_train_ratio: '1.25', torch_tuned_infer_ratio: '1.20', torch_tuned_allocator: 'tcmalloc',
+        torch_tuned_step_ms_min: '790', torch_tuned_step_ms_max: '900', torch_plain_step_ms_min: '',
         torch_plain_train_ratio: '4.00', torch_tuned_bf16_train_img_s: '', error: '',
       });
       expect(csv[1]).to.include({ head: 'fc-dropout', train_img_s: '', torch_tuned_train_img_s: '', error: 'worker exited 1; pytorch tuned: no torch' });

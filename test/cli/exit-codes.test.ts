@@ -48,6 +48,7 @@ describe('exit codes', function () {
       ['train', ['--resume', run], new RegExp(`^train: error: ${path.join(run, 'config.yaml')}: invalid YAML: `)],
       ['train', ['--config', 'no-such-config'], /^train: error: config not found: no-such-config /],
       ['bench', ['--steps', '0'], /^bench: error: --steps >= 1, --warmup >= 0 \(see bench --help\)$/],
+      ['bench', ['--rounds', '0'], /^bench: error: --rounds takes an integer >= 1 \(see bench --help\)$/],
       ['bench', ['--head', 'mlp'], /^bench: error: Invalid values: Argument: head, Given: "mlp", Choices: .* \(see bench --help\)$/],
       ['compare', ['--jobz', '2'], /^compare: error: Unknown argument: jobz \(see compare --help\)$/],
       ['cam', [], /^cam: error: Missing required argument: run \(see cam --help\)$/],
