@@ -66,7 +66,7 @@ export function buildCeilingProgram(env = process.env): string {
 /** Runs the program for one precision, batch and thread count (best of `reps` runs per pass). */
 export function measureCeiling(bin: string, precision: Precision, batch: number, threads: number, head: BenchHead, reps = 5): Ceiling {
   const r = spawnSync(bin, [precision === 'bf16' ? 'bf16' : 'f32', String(batch), String(reps), ...ninConvLayers(head)], {
-    encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'passive' },
+    encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) },
   });
   const lines = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   const total = lines.at(-1);

@@ -2,7 +2,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-import { waitPolicyWasSetByUs } from '../backend/native/addon.js';
 import type { BenchHead, PeerKind, TorchResult } from './types.js';
 
 export interface TorchOptions {
@@ -47,11 +46,10 @@ const ALLOCATOR_RE = /(tcmalloc|jemalloc)/;
 /**
  * The peer's environment. 'plain': PyTorch as installed (no preload, its own OpenMP defaults). 'tuned' and
  * 'tuned-bf16': the allocator preloaded and OMP_NUM_THREADS set, as PyTorch's CPU performance tuning guide and its
- * launcher (torch.backends.xeon.run_cpu) do. Our own OMP_WAIT_POLICY (set for this process by the addon) is not passed on.
+ * launcher (torch.backends.xeon.run_cpu) do. An OMP_WAIT_POLICY the user set reaches both engines alike.
  */
 export function peerEnv(kind: PeerKind, threads: number, allocator: string | undefined, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env = { ...base };
-  if (waitPolicyWasSetByUs()) delete env.OMP_WAIT_POLICY;
   const preload = (env.LD_PRELOAD ?? '').split(/[:\s]+/).filter((p) => p && !ALLOCATOR_RE.test(p));
   if (kind === 'plain') {
     delete env.OMP_NUM_THREADS;

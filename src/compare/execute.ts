@@ -39,6 +39,8 @@ export interface LaunchRequest {
   signal?: AbortSignal;
   /** Called with the pid of the process that trains the run, as soon as it exists (it joins the run's lock). */
   onSpawn?: (pid: number) => void;
+  /** Environment of the run's process (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Trains one run into spec.runDir; resolves when it ends (the outcome is in the folder). */
@@ -63,6 +65,14 @@ const COMPARE_CLI = fileURLToPath(new URL('../cli/compare.ts', import.meta.url))
 /** tsx's ESM loader as a file URL (createRequire works whether this module was loaded as ESM or through a CJS hook). */
 export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
+/**
+ * The environment of a run's process: with more than one run at once, OpenMP threads that spin while idle would take
+ * the cores the other runs need, so they sleep at once (OMP_WAIT_POLICY=passive) unless the user chose a policy.
+ */
+export function waitPolicyFor(jobs: number, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return jobs > 1 && env.OMP_WAIT_POLICY === undefined ? { ...env, OMP_WAIT_POLICY: 'passive' } : env;
+}
+
 /** The last lines of a log file: the error when a worker died before it could record one. */
 function tailOf(file: string, lines = 8): string {
   try {
@@ -77,12 +87,12 @@ function tailOf(file: string, lines = 8): string {
  * the first line on the worker's stdin, which then stays open: when this process dies, even by SIGKILL, the worker
  * reads end-of-file and stops with a checkpoint instead of training on beside the compare that reruns the suite.
  */
-export const childLauncher: RunLauncher = ({ spec, resume, logFile, signal, onSpawn }) =>
+export const childLauncher: RunLauncher = ({ spec, resume, logFile, signal, onSpawn, env }) =>
   new Promise((resolve, reject) => {
     const out = fs.openSync(logFile, 'a');
     const child = spawn(process.execPath, ['--import', TSX_LOADER, COMPARE_CLI, '--worker'], {
       stdio: ['pipe', out, out],
-      env: process.env,
+      env: env ?? process.env,
     });
     fs.closeSync(out);
     if (child.pid !== undefined) onSpawn?.(child.pid);
@@ -141,6 +151,7 @@ Promise<RunOutcome | 'held' | 'orphaned'> {
     try {
       result = await launcher({
         spec, resume, logFile, onSpawn: (pid) => lock.addProcess(pid), ...(opts.signal ? { signal: opts.signal } : {}),
+        env: waitPolicyFor(opts.jobs, process.env),
       });
     } catch (e) {
       result = { exitCode: 1, tail: (e as Error).message };

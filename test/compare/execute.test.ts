@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import lockfile from 'proper-lockfile';
 import { aggregate } from '../../src/compare/aggregate.js';
-import { executeRuns, type LaunchRequest, type RunLauncher } from '../../src/compare/execute.js';
+import { executeRuns, waitPolicyFor, type LaunchRequest, type RunLauncher } from '../../src/compare/execute.js';
 import { planSuite, type Plan } from '../../src/compare/plan.js';
 import { configTextSha256 as sha256 } from '../../src/run/config.js';
 import { runLockState } from '../../src/run/lock.js';
@@ -251,6 +251,15 @@ describe('compare execution', () => {
     } });
     expect(most).to.equal(2);
     expect(out.map((o) => o.status)).to.deep.equal(['completed', 'completed', 'completed', 'completed']);
+    // Runs side by side get OpenMP threads that sleep when idle, unless the user chose a policy.
+    expect(calls.map((c) => c.env?.OMP_WAIT_POLICY)).to.deep.equal(
+      Array(4).fill(process.env.OMP_WAIT_POLICY ?? 'passive'));
+  });
+
+  it("sets OMP_WAIT_POLICY=passive only for runs trained side by side, and never over the user's choice", () => {
+    expect(waitPolicyFor(2, { A: '1' })).to.deep.equal({ A: '1', OMP_WAIT_POLICY: 'passive' });
+    expect(waitPolicyFor(1, { A: '1' })).to.deep.equal({ A: '1' });
+    expect(waitPolicyFor(3, { OMP_WAIT_POLICY: 'active' })).to.deep.equal({ OMP_WAIT_POLICY: 'active' });
   });
 
   it('starts no further run once stopped', async () => {

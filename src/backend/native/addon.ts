@@ -111,12 +111,6 @@ export const DISABLE_ENV = 'GAPLAB_DISABLE_NATIVE';
 export const ADDON_PATH_ENV = 'GAPLAB_NATIVE_ADDON';
 
 let cached: { addon?: NativeAddon; error?: string } | undefined;
-let setWaitPolicy = false;
-
-/** True when loadAddon() set OMP_WAIT_POLICY itself (child processes such as the PyTorch peer can drop it). */
-export function waitPolicyWasSetByUs(): boolean {
-  return setWaitPolicy;
-}
 
 /** Where the build puts the addon: <repo>/native/build/Release/gaplab_native.node. */
 export function addonPath(): string {
@@ -135,11 +129,9 @@ export function loadAddon(): NativeAddon | undefined {
     cached = { error: `${path} not built (apt-get install libdnnl-dev, then npm run build:native)` };
     return undefined;
   }
-  // libgomp reads this once, when oneDNN loads it: spinning threads would steal the core of anything else running.
-  if (process.env.OMP_WAIT_POLICY === undefined) {
-    process.env.OMP_WAIT_POLICY = 'passive';
-    setWaitPolicy = true;
-  }
+  // OMP_WAIT_POLICY is left as the user set it (libgomp reads it once, when oneDNN loads): unset, idle threads spin
+  // about 3 ms before they sleep, a few percent faster per step than sleeping at once (docs/native-backend.md);
+  // compare sets it to passive for runs trained side by side (waitPolicyFor in src/compare/execute.ts).
   try {
     const require = createRequire(import.meta.url);
     cached = { addon: require(path) as NativeAddon };
