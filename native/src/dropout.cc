@@ -76,10 +76,11 @@ void drawChunk(Alea alea, const In* x, Out* y, float* m, float keep, int64_t lo,
 Napi::Value DropoutAlea(const Napi::CallbackInfo& info) {
   const Buf x = bufArg(info, 0, "x"), y = bufArg(info, 1, "y");
   const F32 mult = f32Arg(info, 2, "multiplier");
-  require(info.Length() > 3 && info[3].IsTypedArray() &&
-              info[3].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array &&
-              info[3].As<Napi::Float64Array>().ElementLength() >= 4 && info[3].As<Napi::Float64Array>().ElementLength() % 4 == 0,
+  require(info.Length() > 3 && info[3].IsTypedArray() && info[3].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array,
           "starts must be a Float64Array of 4 values [s0, s1, s2, c] per chunk");
+  const Napi::Float64Array startsArg = info[3].As<Napi::Float64Array>();
+  const int64_t chunks = static_cast<int64_t>(startsArg.ElementLength() / 4);
+  require(chunks >= 1 && startsArg.ElementLength() % 4 == 0, "starts must be a Float64Array of 4 values [s0, s1, s2, c] per chunk");
   const double keepD = numArg(info, 4, "keep");
   require(keepD > 0 && keepD <= 1, "keep must be in (0, 1]");
   const bool blocked = info.Length() > 5 && !info[5].IsUndefined();
@@ -91,8 +92,7 @@ Napi::Value DropoutAlea(const Napi::CallbackInfo& info) {
     c = intArg(info, 5, "channels"), hw = intArg(info, 6, "hw");
     require(c >= 16 && c % 16 == 0 && hw >= 1 && n % (c * hw) == 0, "dropout: channels must be a multiple of 16 and the length whole images of hw pixels");
   }
-  const double* starts = info[3].As<Napi::Float64Array>().Data();
-  const int64_t chunks = static_cast<int64_t>(info[3].As<Napi::Float64Array>().ElementLength() / 4);
+  const double* starts = startsArg.Data();
   const int64_t size = (n + 16 * chunks - 1) / (16 * chunks) * 16;
   const float keep = static_cast<float>(keepD);
   float* m = mult.data;

@@ -140,7 +140,8 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
                 train: medianOf(runs.map((r) => r.result?.trainImagesPerS)), infer: medianOf(runs.map((r) => r.result?.inferImagesPerS)) };
             }),
             ...o.peers.filter((k) => (k === 'tuned-bf16') === (precision === 'bf16') && k !== 'plain').map((k) => {
-              const runs = [...new Set(group.map((r) => r.peers))].map((ps) => ps.find((p) => p.kind === k)?.result);
+              // One result per round: every row of a round carries that round's peers.
+              const runs = Array.from({ length: rounds }, (_, r) => group.find((x) => (x.round ?? 0) === r)?.peers.find((p) => p.kind === k)?.result);
               return { name: `pytorch ${k}`, train: medianOf(runs.map((t) => t?.train_images_per_s)), infer: medianOf(runs.map((t) => t?.infer_images_per_s)) };
             }),
           ];
@@ -152,16 +153,16 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
     }
   }
   log('');
+  const paired = rounds > 1 && o.peers.length ? pairRounds(rows) : undefined;
   if (rounds > 1) {
     for (let r = 0; r < rounds; r++) log(`round ${r + 1} of ${rounds} (${r % 2 ? 'peers first' : 'ours first'}):\n${formatTable(rows.filter((x) => x.round === r))}\n`);
-    if (o.peers.length) log(`${formatPaired(pairRounds(rows))}\n`);
+    if (paired) log(`${formatPaired(paired)}\n`);
   } else {
     log(formatTable(rows));
   }
   log(formatEngines(rows));
   for (const c of ceilings) log(formatCeiling(c.ceiling, c.head, c.engines));
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const paired = rounds > 1 && o.peers.length ? pairRounds(rows) : undefined;
   const files = writeResults(o.outDir, stamp, rows, {
     date: new Date().toISOString(),
     node: process.version,

@@ -1,6 +1,7 @@
 // Shared types of the throughput benchmark: one job per (backend, head, batch), its result, the PyTorch peer's result.
 import type { Precision } from '../backend/precision.js';
 import type { BackendName } from '../config/schema.js';
+import type { Spread } from '../util/stats.js';
 
 export const BENCH_HEADS = ['gap', 'fc-dropout'] as const;
 export type BenchHead = (typeof BENCH_HEADS)[number];
@@ -53,8 +54,8 @@ export interface BenchResult {
   /** Images per CPU-second of this process (all threads): unlike wall time, hardly moved by other load. */
   trainImagesPerCpuS: number;
   inferImagesPerCpuS: number;
-  trainStepMs: { median: number; min: number; max: number };
-  inferMs: { median: number; min: number; max: number };
+  trainStepMs: Spread;
+  inferMs: Spread;
   /** Peak resident set of the measuring process (a fresh Node process per job), MiB. */
   peakRssMiB: number;
   profile?: StepProfile;
@@ -81,8 +82,8 @@ export interface TorchResult {
   train_images_per_s: number;
   infer_images_per_s: number;
   /** Step and inference times in ms (median, min, max; absent from older peer scripts). */
-  train_step_ms?: { median: number; min: number; max: number };
-  infer_ms?: { median: number; min: number; max: number };
+  train_step_ms?: Spread;
+  infer_ms?: Spread;
   peak_rss_mib: number;
 }
 
