@@ -74,13 +74,14 @@ void drawChunk(Alea alea, const In* x, Out* y, float* m, float keep, int64_t lo,
  *  all three are resident nChw16c (x and y bf16 in Uint16Arrays or fp32, y rounded to nearest even when bf16; the
  *  multiplier fp32), the values drawn in NHWC order still. */
 Napi::Value DropoutAlea(const Napi::CallbackInfo& info) {
+  static const char* const kStartsMsg = "starts must be a Float64Array of 4 values [s0, s1, s2, c] per chunk";
   const Buf x = bufArg(info, 0, "x"), y = bufArg(info, 1, "y");
   const F32 mult = f32Arg(info, 2, "multiplier");
   require(info.Length() > 3 && info[3].IsTypedArray() && info[3].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array,
-          "starts must be a Float64Array of 4 values [s0, s1, s2, c] per chunk");
+          kStartsMsg);
   const Napi::Float64Array startsArg = info[3].As<Napi::Float64Array>();
   const int64_t chunks = static_cast<int64_t>(startsArg.ElementLength() / 4);
-  require(chunks >= 1 && startsArg.ElementLength() % 4 == 0, "starts must be a Float64Array of 4 values [s0, s1, s2, c] per chunk");
+  require(chunks >= 1 && startsArg.ElementLength() % 4 == 0, kStartsMsg);
   const double keepD = numArg(info, 4, "keep");
   require(keepD > 0 && keepD <= 1, "keep must be in (0, 1]");
   const bool blocked = info.Length() > 5 && !info[5].IsUndefined();
